@@ -1,0 +1,224 @@
+/* Control-socket commands served by the engine. Each is a registry entry
+ * (name, access, help, handler): adding a command is adding a row. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "control/ctl_server.h"
+#include "decnet_config.h"
+#include "engine/eng_engine.h"
+
+int eng_commands_register(struct eng_engine *e);
+
+static void ip_str(uint32_t ip_host, char *buf)
+{
+	uint32_t n = htonl(ip_host);
+	inet_ntop(AF_INET, &n, buf, INET_ADDRSTRLEN);
+}
+
+static cJSON *decky_json(const struct eng_decky *d)
+{
+	char ip[INET_ADDRSTRLEN], mac[18];
+	const uint8_t *m = d->cfg.mac;
+	ip_str(d->cfg.ip, ip);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "name", d->cfg.name);
+	cJSON_AddStringToObject(j, "ip", ip);
+	cJSON_AddStringToObject(j, "mac", mac);
+	cJSON_AddStringToObject(j, "hostname", d->cfg.hostname);
+	cJSON_AddStringToObject(j, "nmap_os", d->cfg.nmap_os);
+	cJSON_AddStringToObject(j, "family", fp_family_info(d->cfg.family)->name);
+	cJSON_AddNumberToObject(j, "ttl", fp_family_info(d->cfg.family)->ttl);
+	if (d->cfg.archetype)
+		cJSON_AddStringToObject(j, "archetype", d->cfg.archetype->slug);
+	cJSON *svcs = cJSON_AddArrayToObject(j, "services");
+	for (unsigned i = 0; i < d->cfg.n_services; i++)
+		cJSON_AddItemToArray(svcs, cJSON_CreateString(d->cfg.services[i].svc->slug));
+	return j;
+}
+
+static int cmd_status(void *ctx, const cJSON *args, cJSON **result, struct ctl_error *err)
+{
+	struct eng_engine *e = ctx;
+	(void)args;
+	(void)err;
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "version", DECNET_VERSION);
+	cJSON_AddStringToObject(r, "backend", e->io->ops->name);
+	cJSON_AddStringToObject(r, "interface", e->opt.ifname ? e->opt.ifname : "");
+	cJSON_AddStringToObject(r, "config", e->opt.config_path);
+	cJSON_AddNumberToObject(r, "deckies", e->live_deckies);
+	cJSON_AddNumberToObject(r, "max_deckies", e->opt.max_deckies);
+	cJSON_AddNumberToObject(r, "uptime_s",
+				(double)(eng_clock_ns() - e->started_ns) / 1e9);
+	*result = r;
+	return 0;
+}
+
+static int cmd_stats(void *ctx, const cJSON *args, cJSON **result, struct ctl_error *err)
+{
+	(void)args;
+	(void)err;
+	*result = eng_engine_stats_json(ctx);
+	return 0;
+}
+
+static int cmd_decky_list(void *ctx, const cJSON *args, cJSON **result, struct ctl_error *err)
+{
+	struct eng_engine *e = ctx;
+	(void)args;
+	(void)err;
+	cJSON *arr = cJSON_CreateArray();
+	for (uint32_t i = 0; i < e->n_deckies; i++)
+		if (e->deckies[i].in_use)
+			cJSON_AddItemToArray(arr, decky_json(&e->deckies[i]));
+	*result = arr;
+	return 0;
+}
+
+/* The name may come as args.name or as the first plain-text word (args._). */
+static const char *arg_name(const cJSON *args)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(args, "name");
+	if (cJSON_IsString(n))
+		return n->valuestring;
+	const cJSON *pos = cJSON_GetObjectItemCaseSensitive(args, "_");
+	if (cJSON_IsArray(pos) && cJSON_IsString(cJSON_GetArrayItem(pos, 0)))
+		return cJSON_GetArrayItem(pos, 0)->valuestring;
+	return NULL;
+}
+
+static int cmd_decky_add(void *ctx, const cJSON *args, cJSON **result, struct ctl_error *err)
+{
+	struct eng_engine *e = ctx;
+	const char *name = arg_name(args);
+	if (!name || !*name) {
+		err->code = "bad_request";
+		snprintf(err->message, sizeof(err->message), "decky.add needs name");
+		return -1;
+	}
+	/* Same keys as an INI decky section; values as strings (numbers are
+	 * accepted and converted, lists may be JSON arrays). */
+	struct fleet_kv kv[16];
+	char vals[16][512];
+	size_t n = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, args)
+	{
+		if (strcmp(it->string, "name") == 0 || strcmp(it->string, "_") == 0)
+			continue;
+		if (n == 16) {
+			err->code = "bad_request";
+			snprintf(err->message, sizeof(err->message), "too many keys");
+			return -1;
+		}
+		if (cJSON_IsString(it)) {
+			snprintf(vals[n], sizeof(vals[n]), "%s", it->valuestring);
+		} else if (cJSON_IsNumber(it)) {
+			snprintf(vals[n], sizeof(vals[n]), "%.0f", it->valuedouble);
+		} else if (cJSON_IsArray(it)) {
+			size_t off = 0;
+			const cJSON *el;
+			vals[n][0] = 0;
+			cJSON_ArrayForEach(el, it)
+			{
+				if (!cJSON_IsString(el))
+					continue;
+				int w = snprintf(vals[n] + off, sizeof(vals[n]) - off, "%s%s",
+						 off ? "," : "", el->valuestring);
+				if (w < 0 || (size_t)w >= sizeof(vals[n]) - off)
+					break;
+				off += (size_t)w;
+			}
+		} else {
+			err->code = "bad_request";
+			snprintf(err->message, sizeof(err->message), "%s: expected a string", it->string);
+			return -1;
+		}
+		kv[n].key = it->string;
+		kv[n].value = vals[n];
+		kv[n].line = 0;
+		n++;
+	}
+	/* Check against the live fleet, not just the file: build a view of the
+	 * deckies on the wire. */
+	struct fleet_config view = e->fleet;
+	struct fleet_decky *live = calloc(e->live_deckies ? e->live_deckies : 1, sizeof(*live));
+	if (!live) {
+		err->code = "internal";
+		snprintf(err->message, sizeof(err->message), "out of memory");
+		return -1;
+	}
+	size_t k = 0;
+	for (uint32_t i = 0; i < e->n_deckies; i++)
+		if (e->deckies[i].in_use)
+			live[k++] = e->deckies[i].cfg;
+	view.deckies = live;
+	view.n_deckies = k;
+	struct fleet_decky d;
+	struct fleet_error ferr;
+	int rc = fleet_decky_from_kv(&view, name, kv, n, &d, &ferr);
+	free(live);
+	if (rc) {
+		err->code = "bad_request";
+		snprintf(err->message, sizeof(err->message), "%s", ferr.msg);
+		return -1;
+	}
+	char msg[256];
+	rc = eng_engine_decky_add(e, &d, msg, sizeof(msg));
+	if (rc) {
+		err->code = rc == -EEXIST ? "exists" : "failed";
+		snprintf(err->message, sizeof(err->message), "%s", msg);
+		return -1;
+	}
+	*result = decky_json(eng_engine_decky_find(e, d.name));
+	return 0;
+}
+
+static int cmd_decky_remove(void *ctx, const cJSON *args, cJSON **result, struct ctl_error *err)
+{
+	struct eng_engine *e = ctx;
+	const char *name = arg_name(args);
+	if (!name) {
+		err->code = "bad_request";
+		snprintf(err->message, sizeof(err->message), "decky.remove needs name");
+		return -1;
+	}
+	if (eng_engine_decky_remove(e, name) != 0) {
+		err->code = "not_found";
+		snprintf(err->message, sizeof(err->message), "no decky named %s", name);
+		return -1;
+	}
+	*result = cJSON_CreateObject();
+	cJSON_AddStringToObject(*result, "removed", name);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum ctl_access access;
+	const char *help;
+	ctl_handler fn;
+} commands[] = {
+	{"status", CTL_READONLY, "engine status: version, backend, interface, deckies, uptime", cmd_status},
+	{"stats", CTL_READONLY, "all counters: stack (rx/tx/drops by reason), io, control", cmd_stats},
+	{"decky.list", CTL_READONLY, "deckies on the wire", cmd_decky_list},
+	{"decky.add", CTL_ADMIN, "add a decky live: name + INI decky keys (ip, services, nmap_os, ...)", cmd_decky_add},
+	{"decky.remove", CTL_ADMIN, "take a decky off the wire: name", cmd_decky_remove},
+};
+
+int eng_commands_register(struct eng_engine *e)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		int rc = ctl_server_register(e->ctl, commands[i].name, commands[i].access,
+					     commands[i].help, commands[i].fn, e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,357 @@
+/* The engine: start-up (all or nothing), the packet poll loop, decky
+ * lifecycle. Control-socket commands are in eng_commands.c. */
+#include "engine/eng_engine.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "control/ctl_server.h"
+#include "engine/eng_log.h"
+
+int eng_commands_register(struct eng_engine *e);
+
+static struct stk_host_policy family_policy(enum fp_family fam)
+{
+	/* Family defaults until the persona engine supplies the exact OS: the
+	 * real initial TTL, and how the family answers an echo request with a
+	 * non-zero code (Windows zeroes it, the others copy it). */
+	struct stk_host_policy p = {
+		.ttl = fp_family_info(fam)->ttl,
+		.icmp_echo_copy_code = fam != FP_FAMILY_WINDOWS,
+		.icmp_echo_df = false,
+	};
+	return p;
+}
+
+static void send_frames(struct eng_engine *e, struct stk_pkt **tx, unsigned n)
+{
+	unsigned ok = eng_io_tx_burst(e->io, tx, n);
+	(void)ok; /* refusals are counted by the backend (tx_ring_full) */
+	for (unsigned i = 0; i < n; i++)
+		stk_pool_put(&e->tx_pool, tx[i]);
+}
+
+static void announce(struct eng_engine *e, const struct stk_host *h)
+{
+	struct stk_pkt *p = stk_pool_get(&e->tx_pool);
+	if (!p) {
+		e->stk.cnt.drop_tx_nobuf++;
+		return;
+	}
+	stk_arp_build_gratuitous(h, p);
+	e->stk.cnt.arp_gratuitous++;
+	e->stk.cnt.tx_frames++;
+	send_frames(e, &p, 1);
+	e->io->ops->tx_flush(e->io);
+}
+
+struct eng_decky *eng_engine_decky_find(struct eng_engine *e, const char *name)
+{
+	for (uint32_t i = 0; i < e->n_deckies; i++)
+		if (e->deckies[i].in_use && strcmp(e->deckies[i].cfg.name, name) == 0)
+			return &e->deckies[i];
+	return NULL;
+}
+
+int eng_engine_decky_add(struct eng_engine *e, const struct fleet_decky *d, char *err, unsigned errlen)
+{
+	if (eng_engine_decky_find(e, d->name)) {
+		snprintf(err, errlen, "decky %s exists", d->name);
+		return -EEXIST;
+	}
+	uint32_t slot = 0;
+	while (slot < e->n_deckies && e->deckies[slot].in_use)
+		slot++;
+	if (slot == e->opt.max_deckies) {
+		snprintf(err, errlen, "decky limit reached (%u, see --max-deckies)", e->opt.max_deckies);
+		return -ENOSPC;
+	}
+	struct eng_decky *ed = &e->deckies[slot];
+	uint32_t ip_raw = htonl(d->ip);
+	struct stk_host_policy pol = family_policy(d->family);
+	int idx = stk_hosts_add(&e->hosts, ip_raw, d->mac, &pol, ed);
+	if (idx < 0) {
+		char ip[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &ip_raw, ip, sizeof(ip));
+		snprintf(err, errlen, "%s: %s", ip, idx == -EEXIST ? "address already used by another decky"
+								     : "host table full");
+		return idx;
+	}
+	ed->cfg = *d;
+	ed->host_idx = idx;
+	ed->in_use = true;
+	if (slot == e->n_deckies)
+		e->n_deckies++;
+	e->live_deckies++;
+	announce(e, &e->hosts.hosts[idx]);
+	return 0;
+}
+
+int eng_engine_decky_remove(struct eng_engine *e, const char *name)
+{
+	struct eng_decky *ed = eng_engine_decky_find(e, name);
+	if (!ed)
+		return -ENOENT;
+	stk_hosts_remove(&e->hosts, e->hosts.hosts[ed->host_idx].ip_raw);
+	ed->in_use = false;
+	ed->host_idx = -1;
+	e->live_deckies--;
+	while (e->n_deckies && !e->deckies[e->n_deckies - 1].in_use)
+		e->n_deckies--;
+	return 0;
+}
+
+unsigned eng_engine_poll(struct eng_engine *e, unsigned max_bursts)
+{
+	struct stk_pkt *rx[ENG_BURST];
+	struct stk_pkt *tx[ENG_BURST];
+	unsigned total = 0;
+	for (unsigned b = 0; b < max_bursts; b++) {
+		unsigned n = eng_io_rx_burst(e->io, rx, ENG_BURST);
+		if (!n)
+			break;
+		unsigned n_tx = 0;
+		stk_input_burst(&e->stk, rx, n, tx, ENG_BURST, &n_tx);
+		if (n_tx)
+			send_frames(e, tx, n_tx);
+		e->io->ops->rx_done(e->io);
+		total += n;
+	}
+	e->io->ops->tx_flush(e->io);
+	return total;
+}
+
+static void on_packets(struct eng_loop *loop, int fd, unsigned events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	/* Bounded so the control socket and timers get their turn under load;
+	 * whatever is left keeps the fd readable and comes back next round. */
+	eng_engine_poll(arg, 64);
+}
+
+static void on_signal(struct eng_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct eng_engine *e = arg;
+	struct signalfd_siginfo si;
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		eng_log(ENG_LOG_INFO, "signal %u: shutting down", si.ssi_signo);
+		eng_loop_stop(loop);
+		(void)e;
+	}
+}
+
+static int open_io(struct eng_engine *e, char *err, unsigned errlen)
+{
+	struct eng_io_cfg cfg = {
+		.ifname = e->opt.ifname,
+		.pcap_in = e->opt.pcap_in,
+		.pcap_out = e->opt.pcap_out,
+		.ring_blocks = e->opt.ring_mb,
+		.ring_v3 = e->opt.ring_v3,
+	};
+	if (strcmp(e->opt.backend, "pcap") == 0)
+		return eng_io_pcap_open(&cfg, &e->io, err, errlen);
+	if (strcmp(e->opt.backend, "afpacket") == 0) {
+		if (!cfg.ifname || !*cfg.ifname) {
+			snprintf(err, errlen, "no interface: give -i IFACE or interface= in [general]");
+			return -EINVAL;
+		}
+		return eng_io_afpacket_open(&cfg, &e->io, err, errlen);
+	}
+	snprintf(err, errlen, "unknown backend '%s' (afpacket, pcap)", e->opt.backend);
+	return -EINVAL;
+}
+
+static int open_signals(struct eng_engine *e, char *err, unsigned errlen)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN); /* control clients may vanish mid-reply */
+	e->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (e->sigfd < 0) {
+		snprintf(err, errlen, "signalfd: %s", strerror(errno));
+		return -errno;
+	}
+	return eng_loop_add_fd(e->loop, e->sigfd, ENG_EV_READ, on_signal, e);
+}
+
+static void engine_cleanup(struct eng_engine *e)
+{
+	if (e->ctl)
+		ctl_server_free(e->ctl);
+	if (e->sigfd >= 0)
+		close(e->sigfd);
+	if (e->io)
+		e->io->ops->close(e->io);
+	if (e->loop)
+		eng_loop_free(e->loop);
+	stk_pool_destroy(&e->tx_pool);
+	stk_hosts_destroy(&e->hosts);
+	free(e->deckies);
+	fleet_config_free(&e->fleet);
+	e->ctl = NULL;
+	e->io = NULL;
+	e->loop = NULL;
+	e->deckies = NULL;
+	e->sigfd = -1;
+}
+
+int eng_engine_start(struct eng_engine *e, const struct eng_options *opt, char *err, unsigned errlen)
+{
+	int rc;
+	struct fleet_error ferr;
+	memset(e, 0, sizeof(*e));
+	e->opt = *opt;
+	e->sigfd = -1;
+	if (!e->opt.backend)
+		e->opt.backend = "afpacket";
+	if (!e->opt.max_deckies)
+		e->opt.max_deckies = 100000;
+
+	rc = fleet_load_file(opt->config_path, &e->fleet, &ferr);
+	if (rc) {
+		fleet_error_format(&ferr, err, errlen);
+		return rc;
+	}
+	if (e->fleet.n_deckies > e->opt.max_deckies) {
+		snprintf(err, errlen, "%s: %zu deckies exceed --max-deckies %u", opt->config_path,
+			 e->fleet.n_deckies, e->opt.max_deckies);
+		rc = -E2BIG;
+		goto fail;
+	}
+	if (!e->opt.ifname && e->fleet.interface[0])
+		e->opt.ifname = e->fleet.interface;
+	e->deckies = calloc(e->opt.max_deckies, sizeof(*e->deckies));
+	if (!e->deckies || stk_hosts_init(&e->hosts, e->opt.max_deckies) ||
+	    stk_pool_init(&e->tx_pool, 4 * ENG_BURST)) {
+		snprintf(err, errlen, "out of memory for %u deckies", e->opt.max_deckies);
+		rc = -ENOMEM;
+		goto fail;
+	}
+	e->stk.hosts = &e->hosts;
+	e->stk.tx_pool = &e->tx_pool;
+	e->loop = eng_loop_new(1000);
+	if (!e->loop) {
+		snprintf(err, errlen, "event loop: %s", strerror(errno));
+		rc = -errno;
+		goto fail;
+	}
+	rc = open_io(e, err, errlen);
+	if (rc)
+		goto fail;
+	rc = open_signals(e, err, errlen);
+	if (rc)
+		goto fail;
+	if (e->opt.control_path) {
+		e->ctl = ctl_server_new(e->loop, e->opt.control_path);
+		if (!e->ctl) {
+			rc = -errno;
+			snprintf(err, errlen, "control socket %s: %s", e->opt.control_path, strerror(errno));
+			goto fail;
+		}
+		rc = eng_commands_register(e);
+		if (rc) {
+			snprintf(err, errlen, "control commands: %s", strerror(-rc));
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < e->fleet.n_deckies; i++) {
+		rc = eng_engine_decky_add(e, &e->fleet.deckies[i], err, errlen);
+		if (rc)
+			goto fail;
+	}
+	int fd = e->io->ops->fd(e->io);
+	if (fd >= 0) {
+		rc = eng_loop_add_fd(e->loop, fd, ENG_EV_READ, on_packets, e);
+		if (rc) {
+			snprintf(err, errlen, "event loop: %s", strerror(-rc));
+			goto fail;
+		}
+	}
+	e->started_ns = eng_clock_ns();
+	return 0;
+fail:
+	engine_cleanup(e);
+	return rc ? rc : -EINVAL;
+}
+
+int eng_engine_run(struct eng_engine *e)
+{
+	int rc = 0;
+	if (e->io->ops->fd(e->io) >= 0) {
+		rc = eng_loop_run(e->loop);
+	} else {
+		/* A finite source: drain it, serving the loop between bursts. */
+		while (!e->io->ops->eof(e->io)) {
+			eng_engine_poll(e, 16);
+			rc = eng_loop_once(e->loop, 0);
+			if (rc < 0)
+				break;
+			rc = 0;
+		}
+	}
+	if (e->opt.stats_on_exit) {
+		cJSON *j = eng_engine_stats_json(e);
+		char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+		if (s)
+			printf("%s\n", s);
+		fflush(stdout);
+		free(s);
+		cJSON_Delete(j);
+	}
+	return rc;
+}
+
+void eng_engine_stop(struct eng_engine *e)
+{
+	engine_cleanup(e);
+}
+
+cJSON *eng_engine_stats_json(struct eng_engine *e)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *stk = cJSON_AddObjectToObject(root, "stack");
+	for (const struct stk_counter_desc *d = stk_counter_descs; d->name; d++) {
+		uint64_t v;
+		memcpy(&v, (const uint8_t *)&e->stk.cnt + d->offset, sizeof(v));
+		cJSON_AddNumberToObject(stk, d->name, (double)v);
+	}
+	struct eng_io_stats io;
+	e->io->ops->stats(e->io, &io);
+	cJSON *jio = cJSON_AddObjectToObject(root, "io");
+	cJSON_AddStringToObject(jio, "backend", e->io->ops->name);
+	cJSON_AddNumberToObject(jio, "rx_frames", (double)io.rx_frames);
+	cJSON_AddNumberToObject(jio, "rx_bytes", (double)io.rx_bytes);
+	cJSON_AddNumberToObject(jio, "tx_frames", (double)io.tx_frames);
+	cJSON_AddNumberToObject(jio, "tx_bytes", (double)io.tx_bytes);
+	cJSON_AddNumberToObject(jio, "rx_kernel_drops", (double)io.rx_kernel_drops);
+	cJSON_AddNumberToObject(jio, "rx_truncated", (double)io.rx_truncated);
+	cJSON_AddNumberToObject(jio, "tx_ring_full", (double)io.tx_ring_full);
+	cJSON_AddNumberToObject(jio, "tx_errors", (double)io.tx_errors);
+	cJSON_AddNumberToObject(root, "deckies", e->live_deckies);
+	if (e->ctl) {
+		const struct ctl_server_stats *cs = ctl_server_get_stats(e->ctl);
+		cJSON *c = cJSON_AddObjectToObject(root, "control");
+		cJSON_AddNumberToObject(c, "connections", (double)cs->connections);
+		cJSON_AddNumberToObject(c, "requests", (double)cs->requests);
+		cJSON_AddNumberToObject(c, "errors", (double)cs->errors);
+		cJSON_AddNumberToObject(c, "bad_json", (double)cs->bad_json);
+		cJSON_AddNumberToObject(c, "denied", (double)cs->denied);
+		cJSON_AddNumberToObject(c, "events_dropped", (double)cs->events_dropped);
+	}
+	return root;
+}

@@ -1,0 +1,76 @@
+/* eng_engine: one decnetd instance. Ties an I/O backend, the stack, the
+ * decky records (from the fleet config) and the control socket to one event
+ * loop. Single-threaded for now; per-core workers split the rx side later
+ * with the same per-worker stk_ctx.
+ */
+#ifndef ENG_ENGINE_H
+#define ENG_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/eng_io.h"
+#include "engine/eng_loop.h"
+#include "fleet/fleet.h"
+#include "stack/stk.h"
+
+struct ctl_server;
+
+struct eng_decky {
+	struct fleet_decky cfg;
+	int host_idx;        /* in engine->hosts; -1 when not on the wire */
+	bool in_use;
+};
+
+struct eng_options {
+	const char *config_path;
+	const char *ifname;
+	const char *backend;   /* "afpacket" (default) or "pcap" */
+	const char *pcap_in, *pcap_out;
+	const char *control_path; /* NULL: no control socket */
+	bool ring_v3;
+	unsigned ring_mb;
+	uint32_t max_deckies;
+	bool stats_on_exit;    /* print counters as JSON on stdout at exit */
+	bool quiet;
+};
+
+struct eng_engine {
+	struct eng_options opt;
+	struct fleet_config fleet;
+	struct eng_loop *loop;
+	struct eng_io *io;
+	struct stk_hosts hosts;
+	struct stk_pool tx_pool;
+	struct stk_ctx stk;
+	struct eng_decky *deckies;  /* capacity opt.max_deckies */
+	uint32_t n_deckies;         /* high-water mark of used slots */
+	uint32_t live_deckies;
+	struct ctl_server *ctl;
+	int sigfd;
+	uint64_t started_ns;
+	int exit_code;
+};
+
+/* Load config, open I/O, put deckies on the wire, open the control socket.
+ * On failure everything is undone and a message is in err. */
+int eng_engine_start(struct eng_engine *e, const struct eng_options *opt, char *err, unsigned errlen);
+/* Run until SIGINT/SIGTERM (or EOF for finite backends). */
+int eng_engine_run(struct eng_engine *e);
+void eng_engine_stop(struct eng_engine *e);
+
+/* Put one decky on the wire (host table + gratuitous ARP) / take it off.
+ * 0 or -errno. */
+int eng_engine_decky_add(struct eng_engine *e, const struct fleet_decky *d, char *err, unsigned errlen);
+int eng_engine_decky_remove(struct eng_engine *e, const char *name);
+struct eng_decky *eng_engine_decky_find(struct eng_engine *e, const char *name);
+
+/* Process everything the backend has now (bounded by max_bursts). Returns
+ * frames handled. The per-packet path: no allocation, no syscall except the
+ * one tx flush per call. */
+unsigned eng_engine_poll(struct eng_engine *e, unsigned max_bursts);
+
+/* Counters as a JSON object (caller frees). */
+struct cJSON *eng_engine_stats_json(struct eng_engine *e);
+
+#endif

@@ -1,0 +1,88 @@
+/* stk: the deckies' network stack. This layer turns received Ethernet
+ * frames into answers: ARP for every decky address, ICMP echo, and (with
+ * the stack issue) UDP/TCP. It never forwards or routes: a frame that is
+ * not for a decky is counted as "ignored" and left alone.
+ *
+ * Per worker: one struct stk_ctx (counters, tx pool); the host table may
+ * be shared read-mostly between workers once there are several (the
+ * control plane writes it from the engine's main loop only).
+ *
+ * Every counter an attacker can move is named here; drops are counted by
+ * reason, never silent.
+ */
+#ifndef STK_H
+#define STK_H
+
+#include <stdint.h>
+
+#include "stack/stk_hosts.h"
+#include "stack/stk_pkt.h"
+
+/* X(name, help). rx_* count what came in, tx_* what we sent, ignored_* is
+ * traffic that is not ours (the host's own, other machines'), drop_* is
+ * traffic for a decky we could not or would not answer. */
+#define STK_COUNTERS(X)                                                        \
+	X(rx_frames, "frames received")                                        \
+	X(rx_bytes, "bytes received")                                          \
+	X(tx_frames, "frames built for transmit")                              \
+	X(arp_requests, "ARP requests for a decky address")                    \
+	X(arp_replies, "ARP replies sent")                                     \
+	X(arp_gratuitous, "gratuitous ARPs sent")                              \
+	X(icmp_echo_requests, "ICMP echo requests to a decky")                 \
+	X(icmp_echo_replies, "ICMP echo replies sent")                         \
+	X(ignored_not_decky, "frames not addressed to any decky")              \
+	X(ignored_arp_reply, "ARP replies/other ARP ops seen (not answered)")  \
+	X(ignored_broadcast_ip, "IPv4 to a decky in a broadcast/multicast frame") \
+	X(drop_eth_short, "frame shorter than an Ethernet header")             \
+	X(drop_eth_vlan, "VLAN-tagged frame (not supported yet)")              \
+	X(drop_eth_dst, "unicast frame for a decky IP but another MAC")        \
+	X(drop_arp_short, "truncated ARP packet")                              \
+	X(drop_arp_format, "ARP not Ethernet/IPv4 (htype/ptype/hlen/plen)")    \
+	X(drop_arp_bad_sender, "ARP from a broadcast/multicast sender")        \
+	X(drop_ip_short, "truncated IPv4 header")                              \
+	X(drop_ip_version, "IP version not 4")                                 \
+	X(drop_ip_hlen, "IPv4 header length < 20 or past the packet")          \
+	X(drop_ip_len, "IPv4 total length inconsistent with the frame")        \
+	X(drop_ip_csum, "IPv4 header checksum wrong")                          \
+	X(drop_ip_fragment, "IPv4 fragment (reassembly comes with the TCP/UDP stack)") \
+	X(drop_ip_src, "IPv4 source is broadcast, multicast, zero or loopback") \
+	X(drop_ip_proto, "IPv4 protocol not handled yet")                      \
+	X(drop_icmp_short, "truncated ICMP message")                           \
+	X(drop_icmp_csum, "ICMP checksum wrong")                               \
+	X(drop_icmp_type, "ICMP type not answered")                            \
+	X(drop_tx_nobuf, "answer dropped: transmit pool empty")                \
+	X(drop_tx_full, "answer dropped: transmit burst full")
+
+struct stk_counters {
+#define STK_X_FIELD(n, h) uint64_t n;
+	STK_COUNTERS(STK_X_FIELD)
+#undef STK_X_FIELD
+};
+
+struct stk_counter_desc {
+	const char *name;
+	const char *help;
+	unsigned offset;
+};
+/* NULL-name-terminated table describing every field of stk_counters. */
+extern const struct stk_counter_desc stk_counter_descs[];
+
+struct stk_ctx {
+	struct stk_hosts *hosts;
+	struct stk_pool *tx_pool;
+	struct stk_counters cnt;
+};
+
+/* Handle n received frames (borrowed: not kept, may be modified in place).
+ * Answers are taken from ctx->tx_pool and appended to tx[*n_tx...tx_cap);
+ * the caller owns them and must put them back after transmit. Returns the
+ * number of frames handled (always n). */
+unsigned stk_input_burst(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigned n,
+			 struct stk_pkt **tx, unsigned tx_cap, unsigned *n_tx);
+
+/* Fill out (a pool buffer owned by the caller) with a gratuitous ARP
+ * request announcing h (sender = target = h's address, to broadcast), as
+ * Linux sends on address configuration. Returns the frame length. */
+unsigned stk_arp_build_gratuitous(const struct stk_host *h, struct stk_pkt *out);
+
+#endif

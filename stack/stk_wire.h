@@ -1,0 +1,143 @@
+/* Wire helpers: byte-order accessors that never cast a packet pointer to a
+ * wider type (frames may sit at any alignment in a ring), a bounds-checked
+ * cursor, and the Internet checksum.
+ *
+ * Everything here is static inline: it sits on the per-packet path.
+ */
+#ifndef STK_WIRE_H
+#define STK_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline uint16_t stk_be16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t stk_be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline void stk_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void stk_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* An IPv4 address as it sits on the wire, loaded without byte swapping:
+ * used as a hash key so the fast path never converts. */
+static inline uint32_t stk_load_raw32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* Cursor over [pos, end). Every read first checks that the bytes exist. */
+struct stk_cursor {
+	const uint8_t *pos;
+	const uint8_t *end;
+};
+
+static inline bool stk_cursor_has(const struct stk_cursor *c, size_t n)
+{
+	return (size_t)(c->end - c->pos) >= n;
+}
+
+/* Returns a pointer to n bytes and advances, or NULL (cursor unchanged). */
+static inline const uint8_t *stk_cursor_pull(struct stk_cursor *c, size_t n)
+{
+	if (!stk_cursor_has(c, n))
+		return NULL;
+	const uint8_t *p = c->pos;
+	c->pos += n;
+	return p;
+}
+
+/* One's-complement sum of len bytes, not yet folded or inverted, in
+ * big-endian word order (the value that goes on the wire).
+ *
+ * The sum is computed in native order, 32 bits at a time into a 64-bit
+ * accumulator, and byte-swapped once at the end: RFC 1071 section 2(B),
+ * the one's-complement sum does not care about byte order as long as it is
+ * swapped consistently. Four times fewer iterations than word by word. */
+static inline uint32_t stk_csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	uint64_t acc = 0;
+	while (len >= 8) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + 4, 4);
+		acc += (uint64_t)a + b;
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
+		uint32_t a;
+		memcpy(&a, p, 4);
+		acc += a;
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		uint16_t a;
+		memcpy(&a, p, 2);
+		acc += a;
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		acc += p[0];
+#else
+		acc += (uint32_t)p[0] << 8;
+#endif
+	}
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	uint32_t s32 = (uint32_t)((acc & 0xffff) + ((acc >> 16) & 0xffff));
+	s32 = (s32 & 0xffff) + (s32 >> 16);
+	s32 = (s32 & 0xffff) + (s32 >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s32 = (uint16_t)((s32 << 8) | (s32 >> 8));
+#endif
+	return sum + s32;
+}
+
+static inline uint16_t stk_csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static inline uint16_t stk_csum(const uint8_t *p, size_t len)
+{
+	return stk_csum_fold(stk_csum_add(0, p, len));
+}
+
+/* RFC 1624 eqn. 3: new checksum after one 16-bit word changed from old_w
+ * to new_w, given the old checksum field value. */
+static inline uint16_t stk_csum_update16(uint16_t csum, uint16_t old_w, uint16_t new_w)
+{
+	uint32_t sum = (uint16_t)~csum;
+	sum += (uint16_t)~old_w;
+	sum += new_w;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+#endif
