@@ -23,20 +23,19 @@
 #include "control/ctl_server.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "control/ctl_registry.h"
 #include "control/ctl_request.h"
+#include "control/ctl_server_int.h"
 #include "decnet_config.h"
 #include "engine/eng_loop.h"
 
-#define CTL_PROTO_VERSION 1
 #define CTL_IN_MAX (CTL_LINE_MAX + 2)  /* a full line, '\r' and '\n' */
 #define CTL_IN_INITIAL 4096u
 #define CTL_OUT_HIGH (64u * 1024u)
@@ -45,46 +44,6 @@
 #define CTL_ACCEPT_BUDGET 32
 #define CTL_ACCEPT_RETRY_US 100000u    /* after EMFILE and friends */
 #define CTL_BACKLOG 64
-
-struct ctl_listener {
-	struct ctl_server *srv;
-	int fd;
-	bool admin;
-	bool registered;                /* on the loop (off while backing off) */
-	unsigned nconns;
-	dev_t dev;                      /* identity of the socket file we bound, */
-	ino_t ino;                      /* so free() unlinks only our own */
-	struct eng_timer retry;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-};
-
-struct ctl_conn {
-	struct ctl_conn *next, *prev;
-	struct ctl_server *srv;
-	struct ctl_listener *lst;
-	int fd;
-	bool admin;
-	bool subscriber, subscribe_pending;
-	bool eof;       /* peer finished sending */
-	bool closing;   /* no more requests: close once the output drained */
-	bool dead;
-	unsigned interest;
-	char *in;
-	size_t in_head, in_len, in_cap, in_scan; /* unparsed data: in[in_head..in_len) */
-	char *out;
-	size_t out_head, out_len, out_cap;       /* unsent data: out[out_head..out_len) */
-	uint64_t events_dropped;
-};
-
-struct ctl_server {
-	struct eng_loop *loop;
-	struct ctl_listener admin, ro;
-	struct ctl_registry reg;
-	struct ctl_conn *conns, *graveyard;
-	unsigned depth;
-	uid_t euid;
-	struct ctl_server_stats stats;
-};
 
 /* ---- connection output ------------------------------------------------ */
 
@@ -109,8 +68,8 @@ static void conn_update_interest(struct ctl_conn *c)
 		want |= ENG_EV_READ;
 	if (conn_pending(c))
 		want |= ENG_EV_WRITE;
-	if (!want) /* eof, nothing to send, requests may still wait in c->in */
-		want = ENG_EV_READ;
+	/* want == 0: a subscriber whose peer half-closed, waiting for events;
+	 * epoll still reports its hang-up. */
 	if (want == c->interest)
 		return;
 	if (eng_loop_mod_fd(c->srv->loop, c->fd, want) < 0) {
@@ -395,7 +354,9 @@ static void conn_process_input(struct ctl_conn *c)
 				if (avail)
 					conn_handle_line(c, start, avail);
 				c->in_head = c->in_len = c->in_scan = 0;
-				c->closing = true;
+				/* `echo events.subscribe | socat ...` half-closes
+				 * and then wants the stream. */
+				c->closing = !c->subscriber;
 			}
 			break;
 		}
@@ -470,6 +431,15 @@ static void conn_read(struct ctl_conn *c)
 	}
 }
 
+/* Full hang-up, as opposed to a half-close (shutdown(SHUT_WR)), which
+ * recv() cannot tell apart: both read as EOF. */
+static bool conn_peer_gone(const struct ctl_conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+
+	return poll(&p, 1, 0) != 1 || (p.revents & (POLLHUP | POLLERR));
+}
+
 static void conn_cb(struct eng_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct ctl_conn *c = arg;
@@ -483,11 +453,11 @@ static void conn_cb(struct eng_loop *loop, int fd, unsigned events, void *arg)
 	if (events & ENG_EV_READ)
 		conn_read(c);
 	conn_update_interest(c);
-	/* Hang-up or error while we are not reading (paused, or only a
-	 * half-closed peer left): the loop reports it as READ; a connection
-	 * with nothing left to say or hear is over. */
+	/* A peer that sent EOF has nothing left to ask; it is over unless it
+	 * subscribed, then it lasts until it hangs up for good (the loop
+	 * reports the hang-up as READ). */
 	if (!c->dead && (events & ENG_EV_READ) && c->eof && !conn_pending(c) &&
-	    c->in_len == c->in_head)
+	    c->in_len == c->in_head && (!c->subscriber || conn_peer_gone(c)))
 		conn_kill(c);
 out:
 	srv_leave(srv);
@@ -625,39 +595,11 @@ static void listener_cb(struct eng_loop *loop, int fd, unsigned events, void *ar
 	srv_leave(srv);
 }
 
-/* ---- sockets on disk ----------------------------------------------------- */
-
-/* A socket file left by a dead server is replaced; a live server, or a
- * path that is not a socket, is not touched. */
-static int remove_stale(const char *path, const struct sockaddr_un *addr)
-{
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	rc = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
-	if (rc == 0 || errno == EAGAIN) {
-		rc = -EADDRINUSE;
-	} else if (errno == ECONNREFUSED) {
-		rc = unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-	} else {
-		rc = -errno;
-	}
-	close(fd);
-	return rc;
-}
+/* ---- listening sockets ------------------------------------------------- */
 
 static int listener_open(struct ctl_server *srv, struct ctl_listener *l, const char *path,
 			 const char *suffix, bool admin, mode_t mode)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct stat st;
 	int n, rc;
 
 	l->srv = srv;
@@ -665,41 +607,22 @@ static int listener_open(struct ctl_server *srv, struct ctl_listener *l, const c
 	l->admin = admin;
 	eng_timer_init(&l->retry, listener_retry_cb, l);
 	n = snprintf(l->path, sizeof(l->path), "%s%s", path, suffix);
-	if (n < 0 || (size_t)n >= sizeof(l->path) || (size_t)n >= sizeof(addr.sun_path))
+	if (n < 0 || (size_t)n >= sizeof(l->path)) {
+		l->path[0] = '\0';
 		return -ENAMETOOLONG;
-	memcpy(addr.sun_path, l->path, (size_t)n + 1);
-	rc = remove_stale(l->path, &addr);
-	if (rc)
-		goto err;
-	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	l->fd = ctl_socket_listen(l->path, mode, CTL_BACKLOG, &l->id);
 	if (l->fd < 0) {
-		rc = -errno;
+		rc = l->fd;
 		goto err;
-	}
-	if (bind(l->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		rc = -errno;
-		goto err_close;
-	}
-	/* Until listen() nobody can connect, so the mode bind() left (from
-	 * the umask) is never usable and chmod here closes no race. */
-	if (chmod(l->path, mode) < 0 || lstat(l->path, &st) < 0) {
-		rc = -errno;
-		goto err_unlink;
-	}
-	l->dev = st.st_dev;
-	l->ino = st.st_ino;
-	if (listen(l->fd, CTL_BACKLOG) < 0) {
-		rc = -errno;
-		goto err_unlink;
 	}
 	rc = eng_loop_add_fd(srv->loop, l->fd, ENG_EV_READ, listener_cb, l);
 	if (rc)
-		goto err_unlink;
+		goto err_close;
 	l->registered = true;
 	return 0;
-err_unlink:
-	unlink(l->path);
 err_close:
+	ctl_socket_unlink(l->path, &l->id);
 	close(l->fd);
 	l->fd = -1;
 err:
@@ -709,8 +632,6 @@ err:
 
 static void listener_close(struct ctl_server *srv, struct ctl_listener *l)
 {
-	struct stat st;
-
 	eng_timer_cancel(srv->loop, &l->retry);
 	if (l->fd < 0)
 		return;
@@ -718,92 +639,8 @@ static void listener_close(struct ctl_server *srv, struct ctl_listener *l)
 		eng_loop_del_fd(srv->loop, l->fd);
 	close(l->fd);
 	l->fd = -1;
-	if (lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
-		unlink(l->path);
+	ctl_socket_unlink(l->path, &l->id);
 }
-
-/* ---- built-in commands -------------------------------------------------- */
-
-static int builtin_help(struct ctl_server *srv, struct ctl_conn *c, const cJSON *args,
-			cJSON **result, struct ctl_error *err)
-{
-	cJSON *list = ctl_registry_help(&srv->reg);
-	cJSON *obj = cJSON_CreateObject();
-
-	if (!list || !obj || !cJSON_AddItemToObject(obj, "commands", list)) {
-		cJSON_Delete(list);
-		cJSON_Delete(obj);
-		return ctl_error_set(err, "internal", "out of memory");
-	}
-	*result = obj;
-	return 0;
-}
-
-static int builtin_hello(struct ctl_server *srv, struct ctl_conn *c, const cJSON *args,
-			 cJSON **result, struct ctl_error *err)
-{
-	cJSON *obj = cJSON_CreateObject();
-
-	if (!obj || !cJSON_AddStringToObject(obj, "hello", "decnetd") ||
-	    !cJSON_AddStringToObject(obj, "version", DECNET_VERSION) ||
-	    !cJSON_AddNumberToObject(obj, "proto", CTL_PROTO_VERSION) ||
-	    !cJSON_AddBoolToObject(obj, "admin", c->admin)) {
-		cJSON_Delete(obj);
-		return ctl_error_set(err, "internal", "out of memory");
-	}
-	*result = obj;
-	return 0;
-}
-
-static int builtin_subscribe(struct ctl_server *srv, struct ctl_conn *c, const cJSON *args,
-			     cJSON **result, struct ctl_error *err)
-{
-	cJSON *obj = cJSON_CreateObject();
-
-	if (!obj || !cJSON_AddBoolToObject(obj, "subscribed", true)) {
-		cJSON_Delete(obj);
-		return ctl_error_set(err, "internal", "out of memory");
-	}
-	c->subscribe_pending = true; /* applied once the reply is queued */
-	*result = obj;
-	return 0;
-}
-
-static int builtin_unsubscribe(struct ctl_server *srv, struct ctl_conn *c, const cJSON *args,
-			       cJSON **result, struct ctl_error *err)
-{
-	cJSON *obj = cJSON_CreateObject();
-
-	if (!obj || !cJSON_AddBoolToObject(obj, "subscribed", false) ||
-	    !cJSON_AddNumberToObject(obj, "events_dropped", (double)c->events_dropped)) {
-		cJSON_Delete(obj);
-		return ctl_error_set(err, "internal", "out of memory");
-	}
-	if (c->subscriber)
-		srv->stats.subscribers--;
-	c->subscriber = c->subscribe_pending = false;
-	*result = obj;
-	return 0;
-}
-
-static int builtin_stats(struct ctl_server *srv, struct ctl_conn *c, const cJSON *args,
-			 cJSON **result, struct ctl_error *err)
-{
-	*result = ctl_server_stats_json(srv);
-	return *result ? 0 : ctl_error_set(err, "internal", "out of memory");
-}
-
-static const struct {
-	const char *name, *help;
-	ctl_builtin_fn fn;
-} ctl_builtins[] = {
-	{ "help", "list commands and their access level", builtin_help },
-	{ "hello", "protocol greeting (also sent on connect)", builtin_hello },
-	{ "events.subscribe", "stream events on this connection as {\"event\":...} lines",
-	  builtin_subscribe },
-	{ "events.unsubscribe", "stop streaming events on this connection", builtin_unsubscribe },
-	{ "control.stats", "control socket counters", builtin_stats },
-};
 
 /* ---- public API ----------------------------------------------------------- */
 
@@ -822,7 +659,7 @@ int ctl_server_register(struct ctl_server *srv, const char *name, enum ctl_acces
 struct ctl_server *ctl_server_new(struct eng_loop *loop, const char *path)
 {
 	struct ctl_server *srv;
-	int rc = 0;
+	int rc;
 
 	if (!loop || !path || !path[0]) {
 		errno = EINVAL;
@@ -834,12 +671,7 @@ struct ctl_server *ctl_server_new(struct eng_loop *loop, const char *path)
 	srv->loop = loop;
 	srv->euid = geteuid();
 	srv->admin.fd = srv->ro.fd = -1;
-	for (size_t i = 0; i < sizeof(ctl_builtins) / sizeof(ctl_builtins[0]) && !rc; i++) {
-		struct ctl_cmd cmd = { .access = CTL_READONLY, .builtin = ctl_builtins[i].fn };
-		snprintf(cmd.name, sizeof(cmd.name), "%s", ctl_builtins[i].name);
-		snprintf(cmd.help, sizeof(cmd.help), "%s", ctl_builtins[i].help);
-		rc = ctl_registry_add(&srv->reg, &cmd);
-	}
+	rc = ctl_builtins_register(srv);
 	if (rc)
 		goto err_reg;
 	rc = listener_open(srv, &srv->admin, path, "", true, 0600);
@@ -919,37 +751,4 @@ void ctl_server_publish(struct ctl_server *srv, const cJSON *event)
 const struct ctl_server_stats *ctl_server_get_stats(const struct ctl_server *srv)
 {
 	return &srv->stats;
-}
-
-cJSON *ctl_server_stats_json(const struct ctl_server *srv)
-{
-	const struct ctl_server_stats *s = &srv->stats;
-	const struct {
-		const char *name;
-		uint64_t value;
-	} fields[] = {
-		{ "connections", s->connections },
-		{ "requests", s->requests },
-		{ "errors", s->errors },
-		{ "bad_json", s->bad_json },
-		{ "lines_too_long", s->lines_too_long },
-		{ "denied", s->denied },
-		{ "events_published", s->events_published },
-		{ "events_dropped", s->events_dropped },
-		{ "connections_rejected", s->connections_rejected },
-		{ "peer_denied", s->peer_denied },
-		{ "accept_errors", s->accept_errors },
-		{ "output_overflows", s->output_overflows },
-		{ "clients", s->clients },
-		{ "subscribers", s->subscribers },
-	};
-	cJSON *obj = cJSON_CreateObject();
-
-	for (size_t i = 0; obj && i < sizeof(fields) / sizeof(fields[0]); i++) {
-		if (!cJSON_AddNumberToObject(obj, fields[i].name, (double)fields[i].value)) {
-			cJSON_Delete(obj);
-			obj = NULL;
-		}
-	}
-	return obj;
 }

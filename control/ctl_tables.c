@@ -87,12 +87,12 @@ static void services_cell(size_t row, unsigned col, char *buf, size_t len)
 static cJSON *services_json(size_t row)
 {
 	const struct fleet_service *s = service_row(row);
-	cJSON *o = cJSON_CreateObject();
-	cJSON *ports = o ? cJSON_AddArrayToObject(o, "ports") : NULL;
-	cJSON *keys = ports ? cJSON_AddArrayToObject(o, "persona_keys") : NULL;
-	bool ok = keys && cJSON_AddStringToObject(o, "slug", s->slug) &&
+	cJSON *o = cJSON_CreateObject(), *ports = NULL, *keys = NULL;
+	bool ok = o && cJSON_AddStringToObject(o, "slug", s->slug) &&
 		  cJSON_AddStringToObject(o, "description", s->description) &&
-		  cJSON_AddStringToObject(o, "image", s->default_image);
+		  (ports = cJSON_AddArrayToObject(o, "ports")) &&
+		  cJSON_AddStringToObject(o, "image", s->default_image) &&
+		  (keys = cJSON_AddArrayToObject(o, "persona_keys"));
 	for (unsigned i = 0; ok && i < s->n_ports; i++) {
 		cJSON *p = cJSON_CreateObject();
 		if (!p || !cJSON_AddItemToArray(ports, p)) {

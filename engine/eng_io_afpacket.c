@@ -70,8 +70,15 @@ static uint8_t *rx_slot(struct afp_io *a, unsigned i)
 	return a->rx_ring + (size_t)i * (a->version == TPACKET_V3 ? BLOCK_SIZE : FRAME_SIZE);
 }
 
-static void fill_pkt(struct afp_io *a, struct stk_pkt *p, uint8_t *data, uint32_t snap, uint32_t len)
+static void fill_pkt(struct afp_io *a, struct stk_pkt *p, uint8_t *data, uint32_t snap, uint32_t len,
+		     uint32_t status, uint16_t tci)
 {
+	p->flags = 0;
+	p->vlan_tci = 0;
+	if (status & TP_STATUS_VLAN_VALID) {
+		p->flags = STK_PKT_VLAN;
+		p->vlan_tci = tci;
+	}
 	p->data = data;
 	p->len = snap;
 	p->cap = snap;
@@ -93,7 +100,7 @@ static unsigned rx_burst_v2(struct afp_io *a, struct stk_pkt **pkts, unsigned n)
 		if (!(status_load(&h->tp_status) & TP_STATUS_USER))
 			break;
 		struct stk_pkt *p = &a->rx_pkts[got];
-		fill_pkt(a, p, (uint8_t *)h + h->tp_mac, h->tp_snaplen, h->tp_len);
+		fill_pkt(a, p, (uint8_t *)h + h->tp_mac, h->tp_snaplen, h->tp_len, h->tp_status, h->tp_vlan_tci);
 		pkts[got++] = p;
 		a->release_n++;
 	}
@@ -123,7 +130,7 @@ static unsigned rx_burst_v3(struct afp_io *a, struct stk_pkt **pkts, unsigned n)
 		}
 		struct tpacket3_hdr *h = (struct tpacket3_hdr *)a->rx_next_hdr;
 		struct stk_pkt *p = &a->rx_pkts[got];
-		fill_pkt(a, p, (uint8_t *)h + h->tp_mac, h->tp_snaplen, h->tp_len);
+		fill_pkt(a, p, (uint8_t *)h + h->tp_mac, h->tp_snaplen, h->tp_len, h->tp_status, h->hv1.tp_vlan_tci);
 		pkts[got++] = p;
 		a->rx_pkt_left--;
 		a->rx_next_hdr += h->tp_next_offset;

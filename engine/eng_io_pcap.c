@@ -57,6 +57,8 @@ static unsigned pcapio_rx_burst(struct eng_io *io, struct stk_pkt **pkts, unsign
 		p->last_ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 		k->ts_ns = p->last_ts_us * 1000u;
 		k->port = 0;
+		k->flags = 0;
+		k->vlan_tci = 0;
 		k->pool_idx = UINT32_MAX;
 		pkts[got++] = k;
 		p->st.rx_frames++;

@@ -120,6 +120,11 @@ static int parse_attrs(struct fp_subject *s, unsigned test, const char *p, const
 		const char *eq = memchr(p, '=', (size_t)(ae - p));
 		if (!eq || eq == p)
 			return perr(err, errlen, -EINVAL, "expected ATTR=VALUE", base);
+		for (const char *c = p; c < ae; c++) {
+			/* nmap prints names and values in visible ASCII only. */
+			if (*c <= ' ' || *c > '~' || (c < eq && !is_name_char(*c)))
+				return perr(err, errlen, -EINVAL, "bad character in attribute", base);
+		}
 		int attr = fp_vocab_attr_lookup(p, (size_t)(eq - p));
 		if (attr < 0)
 			s->skipped++;

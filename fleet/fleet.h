@@ -129,6 +129,8 @@ struct fleet_decky {
 	unsigned line;                   /* line of its section header */
 };
 
+struct fleet_store; /* private to fleet/ */
+
 struct fleet_config {
 	char *file;                /* path as given, for messages */
 	uint32_t net;              /* host byte order, network address */
@@ -163,7 +165,12 @@ void fleet_config_free(struct fleet_config *cfg);
 /* Build one decky from key/value pairs as an INI decky section would give
  * them (ip, services, archetype, nmap_os, mac, hostname, distro), checked
  * against cfg (subnet, no duplicate name/IP/MAC). Used by the control
- * socket's decky.add. Returns 0 or -EINVAL with err filled (line 0). */
+ * socket's decky.add. Returns 0 or -EINVAL with err filled (line 0, or
+ * the kv's own line). amount= is refused; keys are case-insensitive; the
+ * IP, when not given, is the lowest free one, and the distro continues
+ * the round-robin at cfg->n_deckies. out has no persona and owns nothing,
+ * but its custom services point into cfg: use it while cfg lives. cfg is
+ * not modified (adding out to it is the caller's job). O(n_deckies). */
 int fleet_decky_from_kv(const struct fleet_config *cfg, const char *name,
 			const struct fleet_kv *kv, size_t n_kv,
 			struct fleet_decky *out, struct fleet_error *err);
@@ -182,7 +189,8 @@ int fleet_nmap_os_resolve(const char *value, char out[FLEET_OS_MAX], enum fp_fam
  * unicast/zero, the loader does. */
 int fleet_parse_mac(const char *s, uint8_t mac[6]);
 
-/* Parse "a.b.c.d" / "a.b.c.d/len". 0 or -EINVAL. Host byte order. */
+/* Parse "a.b.c.d" / "a.b.c.d/len". 0 or -EINVAL. Host byte order. Strict:
+ * no leading zeros in octets, and a CIDR must have its host bits zero. */
 int fleet_parse_ipv4(const char *s, uint32_t *ip);
 int fleet_parse_cidr(const char *s, uint32_t *net, uint8_t *prefix);
 

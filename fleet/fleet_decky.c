@@ -453,6 +453,12 @@ int fleet_decky_from_kv(const struct fleet_config *cfg, const char *name,
 		fleet_err_set(err, 0, "no config, name or keys");
 		return -EINVAL;
 	}
+	for (size_t i = 0; i < n_kv; i++) {
+		if (!kv[i].key || !kv[i].value) {
+			fleet_err_set(err, kv[i].line, "key or value missing");
+			return -EINVAL;
+		}
+	}
 	if (!fleet_name_valid(name, FLEET_NAME_MAX)) {
 		fleet_err_set(err, 0, "bad decky name '%s' (letters, digits, '-', '_', at most %d)",
 			      name, FLEET_NAME_MAX - 1);

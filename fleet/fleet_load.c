@@ -294,15 +294,16 @@ static int custom_keys(struct loader *l, const struct raw_section *s, struct fle
 {
 	for (size_t i = 0; i < s->n_kv; i++) {
 		const struct fleet_kv *kv = &sec_kv(l, s)[i];
-		if (strcmp(kv->key, "binary") == 0 && kv->value[0]) {
-			if (dup_string(l, &c->image, kv->value) < 0)
-				return -ENOMEM;
-		} else if (strcmp(kv->key, "exec") == 0 && kv->value[0]) {
-			if (dup_string(l, &c->exec, kv->value) < 0)
+		/* An empty binary= or exec= counts as absent. */
+		char **dst = strcmp(kv->key, "binary") == 0 ? &c->image
+			     : strcmp(kv->key, "exec") == 0 ? &c->exec
+							    : NULL;
+		if (dst) {
+			if (kv->value[0] && dup_string(l, dst, kv->value) < 0)
 				return -ENOMEM;
 		} else if (strcmp(kv->key, "ports") == 0) {
 			*ports = kv;
-		} else if (strcmp(kv->key, "binary") != 0 && strcmp(kv->key, "exec") != 0) {
+		} else {
 			fleet_err_set(l->err, kv->line,
 				      "unknown key '%s' in [%s] (accepted: binary, exec, ports)",
 				      kv->key, s->name);
@@ -430,9 +431,10 @@ static int load_decky_section(struct loader *l, const struct raw_section *s, str
 	if (r < 0)
 		return r;
 	unsigned count = spec.has_amount ? spec.amount : 1;
-	/* NAME-01 .. NAME-N: two digits at least, more when N needs them. */
-	int width = snprintf(name, sizeof(name), "%s-%02u", s->name, count);
-	if (spec.has_amount && (width < 0 || (size_t)width >= sizeof(name))) {
+	/* NAME-01 .. NAME-N: two digits at least, more when N needs them;
+	 * the longest is NAME-N. */
+	if (spec.has_amount &&
+	    (size_t)snprintf(name, sizeof(name), "%s-%02u", s->name, count) >= sizeof(name)) {
 		fleet_err_set(l->err, s->line, "decky name '%s' too long for amount=%u", s->name,
 			      count);
 		return -EINVAL;
@@ -633,7 +635,6 @@ err:
 /* Read the whole file into a buffer, with a size cap. */
 static int read_file(const char *path, char **buf, size_t *len, struct fleet_error *err)
 {
-	char ebuf[128];
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	int r = 0;
@@ -677,7 +678,7 @@ err:
 	fleet_err_set(err, 0, "cannot read: %s",
 		      r == -EFBIG  ? "larger than the 64 MiB limit"
 		      : r == -EINVAL ? "not a regular file"
-				     : strerror_r(-r, ebuf, sizeof(ebuf)));
+				     : strerror(-r)); /* MT-safe in glibc >= 2.32 */
 	return r;
 }
 

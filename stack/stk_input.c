@@ -260,6 +260,10 @@ unsigned stk_input_burst(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigne
 			ctx->cnt.drop_eth_short++;
 			continue;
 		}
+		if (p->flags & STK_PKT_VLAN) {
+			ctx->cnt.drop_eth_vlan++;
+			continue;
+		}
 		switch (stk_be16(f + STK_ETH_O_TYPE)) {
 		case STK_ETHERTYPE_ARP:
 			arp_input(ctx, f, &c, tx, tx_cap, n_tx);

@@ -24,9 +24,15 @@ struct stk_pkt {
 	uint32_t len;    /* frame length (no FCS) */
 	uint32_t cap;    /* bytes writable at data */
 	uint64_t ts_ns;  /* receive time (CLOCK_MONOTONIC) or 0 */
-	uint32_t port;   /* I/O port the frame came in on / goes out of */
 	uint32_t pool_idx; /* index in its pool, UINT32_MAX for ring frames */
+	uint16_t port;   /* I/O port the frame came in on / goes out of */
+	uint16_t vlan_tci; /* 802.1Q tag the NIC/kernel stripped (flags & STK_PKT_VLAN) */
+	uint32_t flags;  /* STK_PKT_* */
 };
+
+/* The frame carried a VLAN tag that the driver moved out of band (AF_PACKET
+ * reports it in the ring header): the frame is not untagged traffic. */
+#define STK_PKT_VLAN 0x1u
 
 /* Fixed-size pool: one allocation for all buffers, a LIFO free stack (the
  * most recently freed buffer is still warm in cache). Not thread-safe: one

@@ -16,6 +16,10 @@
 #   lab_ctl CMD            one control-socket request (plain text), prints reply
 
 LAB_NET=${LAB_NET:-10.77.0}
+# Binaries: meson's test environment sets these; by hand, point
+# DECNET_BUILD at a build directory.
+DECNETD=${DECNETD:-${DECNET_BUILD:-build}/engine/decnetd}
+DECNET_CLI=${DECNET_CLI:-${DECNET_BUILD:-build}/control/decnet}
 
 lab_need_root() {
 	if [ "$(id -u)" != 0 ]; then
@@ -70,7 +74,7 @@ eng() { ip netns exec "$LAB_ENG" "$@"; }
 lab_engine() {
 	local cfg=$1
 	shift
-	ip netns exec "$LAB_ENG" "$DECNET_BUILD/decnetd" -c "$cfg" -i eng0 \
+	ip netns exec "$LAB_ENG" "$DECNETD" -c "$cfg" -i eng0 \
 		--control "$LAB_CTL" "$@" >"$LAB_DIR/engine.out" 2>"$LAB_DIR/engine.err" &
 	LAB_PID=$!
 	local i
@@ -91,7 +95,7 @@ lab_engine() {
 }
 
 lab_ctl() {
-	"$DECNET_BUILD/decnet" ctl --socket "$LAB_CTL" --json "$@"
+	"$DECNET_CLI" ctl --socket "$LAB_CTL" --json "$@"
 }
 
 # lab_stop_engine: SIGTERM and wait; its exit status is returned.

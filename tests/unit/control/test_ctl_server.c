@@ -464,6 +464,35 @@ static void test_subscribe(const struct fixture *fx)
 	close(adm);
 }
 
+/* socat-style: send the subscribe line, half-close, keep reading. */
+static void test_subscribe_half_closed(const struct fixture *fx)
+{
+	cJSON *reply = NULL, *r, *args = cJSON_Parse("{\"n\":2}");
+	long long clients = ctl_stat(fx, "clients");
+	int sub = raw_connect(fx->ro_path);
+	int adm = ctl_client_connect(fx->path, NULL, 0);
+
+	cJSON_Delete(read_json(sub)); /* hello */
+	raw_send(sub, "events subscribe", 16); /* no newline either */
+	shutdown(sub, SHUT_WR);
+	r = read_json(sub);
+	CHECK(is_ok(r));
+	cJSON_Delete(r);
+	CHECK_EQ(ctl_client_call(adm, "emit", args, &reply, T_TIMEOUT_MS), 0);
+	cJSON_Delete(reply);
+	for (int i = 0; i < 2; i++) {
+		r = read_json(sub);
+		CHECK(cJSON_GetObjectItemCaseSensitive(r, "event") != NULL);
+		cJSON_Delete(r);
+	}
+	close(sub);
+	close(adm);
+	cJSON_Delete(args);
+	wait_clients(fx, clients - 1);
+	CHECK_EQ(ctl_stat(fx, "clients"), clients); /* both gone: just ctl_stat's own */
+	CHECK_EQ(ctl_stat(fx, "subscribers"), 0);
+}
+
 static int count_events(void *ctx, const cJSON *event)
 {
 	unsigned *n = ctx;
@@ -682,6 +711,7 @@ int main(void)
 	test_raw_lines(&fx);
 	test_readonly(&fx);
 	test_subscribe(&fx);
+	test_subscribe_half_closed(&fx);
 	test_subscribe_client(&fx);
 	test_event_drops(&fx);
 	test_pipelining(&fx);

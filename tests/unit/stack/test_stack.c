@@ -264,6 +264,12 @@ static void test_arp(void)
 	stk_put_be16(l.frame + 12, 0x8100);
 	CHECK_EQ(lab_run(&l, 46), 0);
 	CHECK_EQ(l.ctx.cnt.drop_eth_vlan, 1);
+	/* A tag the driver stripped (AF_PACKET reports it out of band). */
+	make_arp(l.frame, BCAST, 1, DECKY_IP);
+	l.pkt.flags = STK_PKT_VLAN;
+	CHECK_EQ(lab_run(&l, 42), 0);
+	CHECK_EQ(l.ctx.cnt.drop_eth_vlan, 2);
+	l.pkt.flags = 0;
 	/* Gratuitous ARP builder. */
 	struct stk_pkt *g = stk_pool_get(&l.pool);
 	CHECK_EQ(stk_arp_build_gratuitous(&l.hosts.hosts[0], g), 42);
