@@ -27,7 +27,7 @@ stop() {
 case $action in
 stop) stop; echo "demo stopped"; exit 0 ;;
 status)
-	exec "$root/build/control/decnet" ctl --socket $RUN/ctl.sock decky.list ;;
+	exec "$root/build/decnet" ctl --socket $RUN/ctl.sock decky.list ;;
 start) ;;
 *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
 esac
@@ -45,7 +45,7 @@ ip -n $ENG addr add 10.77.0.1/24 dev eng0
 for ns in $SCAN $ENG; do ip -n $ns link set lo up; done
 ip -n $SCAN link set scan0 up
 ip -n $ENG link set eng0 up
-ip netns exec $ENG setsid "$root/build/engine/decnetd" -c "$root/examples/demo.ini" -i eng0 \
+ip netns exec $ENG setsid "$root/build/decnetd" -c "$root/examples/demo.ini" -i eng0 \
 	--control $RUN/ctl.sock </dev/null >$RUN/decnetd.log 2>&1 &
 echo $! >$RUN/decnetd.pid
 for _ in $(seq 1 50); do
@@ -56,7 +56,7 @@ done
 
 echo
 echo "DECNET-C demo is up: decnetd (pid $(cat $RUN/decnetd.pid)) answers for these deckies:"
-"$root/build/control/decnet" ctl --socket $RUN/ctl.sock --json decky.list |
+"$root/build/decnet" ctl --socket $RUN/ctl.sock --json decky.list |
 	python3 -c 'import json,sys
 for d in json.load(sys.stdin):
     print("  %-12s %-12s %s  %-8s ttl %-3d %s" % (d["name"], d["ip"], d["mac"], d["family"], d["ttl"], ",".join(d["services"])))'
@@ -68,8 +68,8 @@ Try, from the scanner namespace (10.77.0.2):
   ip netns exec $SCAN nmap -sn 10.77.0.0/24                # 8 hosts, vendors from their MACs
   ip netns exec $SCAN nmap -O 10.77.0.10                   # (TCP answers come with the stack issue)
 Watch and steer the engine:
-  build/control/decnet ctl --socket $RUN/ctl.sock stats
-  build/control/decnet ctl --socket $RUN/ctl.sock decky.add name=extra ip=10.77.0.50 services=ssh nmap_os=cisco
+  build/decnet ctl --socket $RUN/ctl.sock stats
+  build/decnet ctl --socket $RUN/ctl.sock decky.add name=extra ip=10.77.0.50 services=ssh nmap_os=cisco
   echo 'decky list' | socat - UNIX-CONNECT:$RUN/ctl.sock.ro   # plain text, read-only socket
 Engine log: $RUN/decnetd.log      Stop: tools/demo.sh stop
 TRY

@@ -6,7 +6,7 @@
 # independently: checksums valid, TTLs per family, nothing malformed. Needs
 # no root.
 set -u
-DECNETD=${DECNETD:-$DECNET_BUILD/engine/decnetd}
+DECNETD=${DECNETD:-$DECNET_BUILD/decnetd}
 data=$DECNET_SRC/tests/integration/data
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

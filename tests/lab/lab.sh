@@ -18,8 +18,8 @@
 LAB_NET=${LAB_NET:-10.77.0}
 # Binaries: meson's test environment sets these; by hand, point
 # DECNET_BUILD at a build directory.
-DECNETD=${DECNETD:-${DECNET_BUILD:-build}/engine/decnetd}
-DECNET_CLI=${DECNET_CLI:-${DECNET_BUILD:-build}/control/decnet}
+DECNETD=${DECNETD:-${DECNET_BUILD:-build}/decnetd}
+DECNET_CLI=${DECNET_CLI:-${DECNET_BUILD:-build}/decnet}
 
 lab_need_root() {
 	if [ "$(id -u)" != 0 ]; then
