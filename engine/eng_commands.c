@@ -199,6 +199,27 @@ static int cmd_decky_remove(void *ctx, const cJSON *args, cJSON **result, struct
 	return 0;
 }
 
+static int cmd_config_reload(void *ctx, const cJSON *args, cJSON **result, struct ctl_error *err)
+{
+	struct eng_engine *e = ctx;
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(args, "path");
+	const char *path = cJSON_IsString(p) ? p->valuestring : NULL;
+	struct eng_reload_result res;
+	char msg[200];
+	if (eng_engine_reload(e, path, &res, msg, sizeof(msg)) != 0) {
+		err->code = "bad_config";
+		snprintf(err->message, sizeof(err->message), "%s (fleet unchanged)", msg);
+		return -1;
+	}
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "added", res.added);
+	cJSON_AddNumberToObject(r, "removed", res.removed);
+	cJSON_AddNumberToObject(r, "unchanged", res.kept);
+	cJSON_AddNumberToObject(r, "deckies", e->live_deckies);
+	*result = r;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	enum ctl_access access;
@@ -210,6 +231,7 @@ static const struct {
 	{"decky.list", CTL_READONLY, "deckies on the wire", cmd_decky_list},
 	{"decky.add", CTL_ADMIN, "add a decky live: name + INI decky keys (ip, services, nmap_os, ...)", cmd_decky_add},
 	{"decky.remove", CTL_ADMIN, "take a decky off the wire: name", cmd_decky_remove},
+	{"config.reload", CTL_ADMIN, "replace the fleet with the INI file (path=, default: the one started with); all or nothing", cmd_config_reload},
 };
 
 int eng_commands_register(struct eng_engine *e)

@@ -65,6 +65,20 @@ int eng_engine_decky_add(struct eng_engine *e, const struct fleet_decky *d, char
 int eng_engine_decky_remove(struct eng_engine *e, const char *name);
 struct eng_decky *eng_engine_decky_find(struct eng_engine *e, const char *name);
 
+struct eng_reload_result {
+	unsigned added, removed, kept;
+};
+
+/* Replace the fleet with the one in path (NULL: the file decnetd started
+ * with), all or nothing: the new file is loaded and validated completely,
+ * and capacity checked, before any decky changes. Deckies whose name, IP,
+ * MAC and family are unchanged stay on the wire untouched; the rest are
+ * removed and added (with a gratuitous ARP). Deckies added live with
+ * decky.add and absent from the file are removed: the file is the truth.
+ * 0, or -errno with err filled and nothing changed. */
+int eng_engine_reload(struct eng_engine *e, const char *path, struct eng_reload_result *res,
+		      char *err, unsigned errlen);
+
 /* Process everything the backend has now (bounded by max_bursts). Returns
  * frames handled. The per-packet path: no allocation, no syscall except the
  * one tx flush per call. */
