@@ -93,6 +93,29 @@ static const char *arg_name(const cJSON *args)
 	return NULL;
 }
 
+static bool has_key(const struct fleet_kv *kv, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(kv[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/* Lowest free host address of the subnet, as the INI loader allocates. */
+static int alloc_ip(struct eng_engine *e, char *buf, size_t len)
+{
+	uint32_t size = e->fleet.prefix >= 32 ? 1u : (1u << (32 - e->fleet.prefix));
+	for (uint32_t off = 1; off + 1 < size; off++) {
+		uint32_t ip = e->fleet.net + off;
+		if (ip == e->fleet.gw || stk_hosts_lookup(&e->hosts, htonl(ip)))
+			continue;
+		ip_str(ip, buf);
+		(void)len;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
 static int cmd_decky_add(void *ctx, const cJSON *args, cJSON **result, struct ctl_error *err)
 {
 	struct eng_engine *e = ctx;
@@ -145,25 +168,26 @@ static int cmd_decky_add(void *ctx, const cJSON *args, cJSON **result, struct ct
 		kv[n].line = 0;
 		n++;
 	}
-	/* Check against the live fleet, not just the file: build a view of the
-	 * deckies on the wire. */
-	struct fleet_config view = e->fleet;
-	struct fleet_decky *live = calloc(e->live_deckies ? e->live_deckies : 1, sizeof(*live));
-	if (!live) {
-		err->code = "internal";
-		snprintf(err->message, sizeof(err->message), "out of memory");
-		return -1;
+	/* The loader checks the keys against the fleet's [general] and custom
+	 * services; uniqueness of name, IP and MAC against the live fleet is
+	 * the engine's (O(1) indexes), so the view carries no deckies. */
+	if (!has_key(kv, n, "ip")) {
+		if (n == 16 || alloc_ip(e, vals[n], sizeof(vals[n])) != 0) {
+			err->code = "failed";
+			snprintf(err->message, sizeof(err->message), "no free address left in the subnet");
+			return -1;
+		}
+		kv[n].key = "ip";
+		kv[n].value = vals[n];
+		kv[n].line = 0;
+		n++;
 	}
-	size_t k = 0;
-	for (uint32_t i = 0; i < e->n_deckies; i++)
-		if (e->deckies[i].in_use)
-			live[k++] = e->deckies[i].cfg;
-	view.deckies = live;
-	view.n_deckies = k;
+	struct fleet_config view = e->fleet;
+	view.deckies = NULL;
+	view.n_deckies = 0;
 	struct fleet_decky d;
 	struct fleet_error ferr;
 	int rc = fleet_decky_from_kv(&view, name, kv, n, &d, &ferr);
-	free(live);
 	if (rc) {
 		err->code = "bad_request";
 		snprintf(err->message, sizeof(err->message), "%s", ferr.msg);

@@ -53,12 +53,24 @@ static void announce(struct eng_engine *e, const struct stk_host *h)
 	e->io->ops->tx_flush(e->io);
 }
 
+static const void *key_name(const void *ctx, uint32_t item, size_t *len)
+{
+	const struct eng_engine *e = ctx;
+	*len = strlen(e->deckies[item].cfg.name);
+	return e->deckies[item].cfg.name;
+}
+
+static const void *key_mac(const void *ctx, uint32_t item, size_t *len)
+{
+	const struct eng_engine *e = ctx;
+	*len = 6;
+	return e->deckies[item].cfg.mac;
+}
+
 struct eng_decky *eng_engine_decky_find(struct eng_engine *e, const char *name)
 {
-	for (uint32_t i = 0; i < e->n_deckies; i++)
-		if (e->deckies[i].in_use && strcmp(e->deckies[i].cfg.name, name) == 0)
-			return &e->deckies[i];
-	return NULL;
+	uint32_t i = eng_index_find(&e->by_name, name, strlen(name));
+	return i == ENG_INDEX_NONE ? NULL : &e->deckies[i];
 }
 
 int eng_engine_decky_add(struct eng_engine *e, const struct fleet_decky *d, char *err, unsigned errlen)
@@ -67,13 +79,18 @@ int eng_engine_decky_add(struct eng_engine *e, const struct fleet_decky *d, char
 		snprintf(err, errlen, "decky %s exists", d->name);
 		return -EEXIST;
 	}
-	uint32_t slot = 0;
-	while (slot < e->n_deckies && e->deckies[slot].in_use)
-		slot++;
-	if (slot == e->opt.max_deckies) {
+	uint32_t other = eng_index_find(&e->by_mac, d->mac, 6);
+	if (other != ENG_INDEX_NONE) {
+		const uint8_t *m = d->mac;
+		snprintf(err, errlen, "MAC %02x:%02x:%02x:%02x:%02x:%02x already belongs to decky %s",
+			 m[0], m[1], m[2], m[3], m[4], m[5], e->deckies[other].cfg.name);
+		return -EEXIST;
+	}
+	if (!e->n_free_slots) {
 		snprintf(err, errlen, "decky limit reached (%u, see --max-deckies)", e->opt.max_deckies);
 		return -ENOSPC;
 	}
+	uint32_t slot = e->free_slots[e->n_free_slots - 1];
 	struct eng_decky *ed = &e->deckies[slot];
 	uint32_t ip_raw = htonl(d->ip);
 	struct stk_host_policy pol = family_policy(d->family);
@@ -81,15 +98,22 @@ int eng_engine_decky_add(struct eng_engine *e, const struct fleet_decky *d, char
 	if (idx < 0) {
 		char ip[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &ip_raw, ip, sizeof(ip));
-		snprintf(err, errlen, "%s: %s", ip, idx == -EEXIST ? "address already used by another decky"
-								     : "host table full");
+		const struct stk_host *h = stk_hosts_lookup(&e->hosts, ip_raw);
+		if (idx == -EEXIST && h && h->owner)
+			snprintf(err, errlen, "%s already belongs to decky %s", ip,
+				 ((const struct eng_decky *)h->owner)->cfg.name);
+		else
+			snprintf(err, errlen, "%s: %s", ip, idx == -EEXIST ? "address in use" : "host table full");
 		return idx;
 	}
+	e->n_free_slots--;
 	ed->cfg = *d;
 	ed->host_idx = idx;
 	ed->in_use = true;
-	if (slot == e->n_deckies)
-		e->n_deckies++;
+	eng_index_insert(&e->by_name, slot);
+	eng_index_insert(&e->by_mac, slot);
+	if (slot >= e->n_deckies)
+		e->n_deckies = slot + 1;
 	e->live_deckies++;
 	announce(e, &e->hosts.hosts[idx]);
 	return 0;
@@ -100,13 +124,24 @@ int eng_engine_decky_remove(struct eng_engine *e, const char *name)
 	struct eng_decky *ed = eng_engine_decky_find(e, name);
 	if (!ed)
 		return -ENOENT;
+	uint32_t slot = (uint32_t)(ed - e->deckies);
+	eng_index_remove(&e->by_name, slot);
+	eng_index_remove(&e->by_mac, slot);
 	stk_hosts_remove(&e->hosts, e->hosts.hosts[ed->host_idx].ip_raw);
 	ed->in_use = false;
 	ed->host_idx = -1;
+	e->free_slots[e->n_free_slots++] = slot;
 	e->live_deckies--;
 	while (e->n_deckies && !e->deckies[e->n_deckies - 1].in_use)
 		e->n_deckies--;
 	return 0;
+}
+
+static const void *key_next_name(const void *ctx, uint32_t item, size_t *len)
+{
+	const struct fleet_config *c = ctx;
+	*len = strlen(c->deckies[item].name);
+	return c->deckies[item].name;
 }
 
 static bool same_on_wire(const struct fleet_decky *a, const struct fleet_decky *b)
@@ -133,6 +168,14 @@ int eng_engine_reload(struct eng_engine *e, const char *path, struct eng_reload_
 		fleet_config_free(&next);
 		return -E2BIG;
 	}
+	struct eng_index next_by_name;
+	if (eng_index_init(&next_by_name, (uint32_t)next.n_deckies, key_next_name, &next)) {
+		snprintf(err, errlen, "out of memory");
+		fleet_config_free(&next);
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < next.n_deckies; k++)
+		eng_index_insert(&next_by_name, (uint32_t)k);
 	/* Nothing below can fail: removals first free every address and slot
 	 * the new fleet needs, and the new fleet was validated as a whole
 	 * (unique names, IPs, MACs) and fits the table. */
@@ -140,10 +183,8 @@ int eng_engine_reload(struct eng_engine *e, const char *path, struct eng_reload_
 		struct eng_decky *ed = &e->deckies[i];
 		if (!ed->in_use)
 			continue;
-		const struct fleet_decky *nd = NULL;
-		for (size_t k = 0; k < next.n_deckies && !nd; k++)
-			if (strcmp(next.deckies[k].name, ed->cfg.name) == 0)
-				nd = &next.deckies[k];
+		uint32_t k = eng_index_find(&next_by_name, ed->cfg.name, strlen(ed->cfg.name));
+		const struct fleet_decky *nd = k == ENG_INDEX_NONE ? NULL : &next.deckies[k];
 		if (nd && same_on_wire(nd, &ed->cfg)) {
 			ed->cfg = *nd; /* fresh pointers into the new config */
 			res->kept++;
@@ -164,6 +205,7 @@ int eng_engine_reload(struct eng_engine *e, const char *path, struct eng_reload_
 		else
 			res->added++;
 	}
+	eng_index_destroy(&next_by_name);
 	fleet_config_free(&e->fleet);
 	e->fleet = next;
 	eng_log(ENG_LOG_INFO, "reloaded %s: %u added, %u removed, %u unchanged", path, res->added,
@@ -270,6 +312,10 @@ static void engine_cleanup(struct eng_engine *e)
 		eng_loop_free(e->loop);
 	stk_pool_destroy(&e->tx_pool);
 	stk_hosts_destroy(&e->hosts);
+	eng_index_destroy(&e->by_name);
+	eng_index_destroy(&e->by_mac);
+	free(e->free_slots);
+	e->free_slots = NULL;
 	free(e->deckies);
 	fleet_config_free(&e->fleet);
 	e->ctl = NULL;
@@ -305,12 +351,19 @@ int eng_engine_start(struct eng_engine *e, const struct eng_options *opt, char *
 	if (!e->opt.ifname && e->fleet.interface[0])
 		e->opt.ifname = e->fleet.interface;
 	e->deckies = calloc(e->opt.max_deckies, sizeof(*e->deckies));
-	if (!e->deckies || stk_hosts_init(&e->hosts, e->opt.max_deckies) ||
-	    stk_pool_init(&e->tx_pool, 4 * ENG_BURST)) {
+	e->free_slots = calloc(e->opt.max_deckies, sizeof(*e->free_slots));
+	if (!e->deckies || !e->free_slots || stk_hosts_init(&e->hosts, e->opt.max_deckies) ||
+	    stk_pool_init(&e->tx_pool, 4 * ENG_BURST) ||
+	    eng_index_init(&e->by_name, e->opt.max_deckies, key_name, e) ||
+	    eng_index_init(&e->by_mac, e->opt.max_deckies, key_mac, e)) {
 		snprintf(err, errlen, "out of memory for %u deckies", e->opt.max_deckies);
 		rc = -ENOMEM;
 		goto fail;
 	}
+	/* Lowest slot first: decky.list shows the file's order. */
+	for (uint32_t i = 0; i < e->opt.max_deckies; i++)
+		e->free_slots[i] = e->opt.max_deckies - 1 - i;
+	e->n_free_slots = e->opt.max_deckies;
 	e->stk.hosts = &e->hosts;
 	e->stk.tx_pool = &e->tx_pool;
 	e->loop = eng_loop_new(1000);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/eng_index.h"
 #include "engine/eng_io.h"
 #include "engine/eng_loop.h"
 #include "fleet/fleet.h"
@@ -46,6 +47,10 @@ struct eng_engine {
 	struct eng_decky *deckies;  /* capacity opt.max_deckies */
 	uint32_t n_deckies;         /* high-water mark of used slots */
 	uint32_t live_deckies;
+	uint32_t *free_slots;       /* stack of free decky slots below the cap */
+	uint32_t n_free_slots;
+	struct eng_index by_name;   /* live deckies by name */
+	struct eng_index by_mac;    /* ... and by MAC: no two deckies share one */
 	struct ctl_server *ctl;
 	int sigfd;
 	uint64_t started_ns;
@@ -60,7 +65,8 @@ int eng_engine_run(struct eng_engine *e);
 void eng_engine_stop(struct eng_engine *e);
 
 /* Put one decky on the wire (host table + gratuitous ARP) / take it off.
- * 0 or -errno. */
+ * Name, MAC and IP must be unused (-EEXIST with err naming the clash);
+ * O(1). 0 or -errno. */
 int eng_engine_decky_add(struct eng_engine *e, const struct fleet_decky *d, char *err, unsigned errlen);
 int eng_engine_decky_remove(struct eng_engine *e, const char *name);
 struct eng_decky *eng_engine_decky_find(struct eng_engine *e, const char *name);
