@@ -79,7 +79,18 @@ int eng_engine_decky_add(struct eng_engine *e, const struct fleet_decky *d, char
 		snprintf(err, errlen, "decky %s exists", d->name);
 		return -EEXIST;
 	}
-	uint32_t other = eng_index_find(&e->by_mac, d->mac, 6);
+	struct fleet_decky dd = *d;
+	d = &dd;
+	uint32_t other = eng_index_find(&e->by_mac, dd.mac, 6);
+	/* A derived MAC that collides moves on to the hash of "name#1",
+	 * "name#2", ... exactly as the fleet loader does, so a decky added live
+	 * gets the MAC it would get from the file. */
+	for (unsigned k = 1; other != ENG_INDEX_NONE && !dd.mac_explicit && k < 64; k++) {
+		char alt[FLEET_NAME_MAX + 8];
+		snprintf(alt, sizeof(alt), "%s#%u", dd.name, k);
+		fp_family_mac(dd.family, alt, dd.mac);
+		other = eng_index_find(&e->by_mac, dd.mac, 6);
+	}
 	if (other != ENG_INDEX_NONE) {
 		const uint8_t *m = d->mac;
 		snprintf(err, errlen, "MAC %02x:%02x:%02x:%02x:%02x:%02x already belongs to decky %s",
