@@ -73,17 +73,24 @@ static inline const uint8_t *stk_cursor_pull(struct stk_cursor *c, size_t n)
  * accumulator, and byte-swapped once at the end: RFC 1071 section 2(B),
  * the one's-complement sum does not care about byte order as long as it is
  * swapped consistently. Four times fewer iterations than word by word. */
-static inline uint32_t stk_csum_add(uint32_t sum, const uint8_t *p, size_t len)
+/* Fold a native-order 64-bit accumulator to 16 bits in wire order. */
+static inline uint32_t stk_csum_native_fold(uint64_t acc)
+{
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	uint32_t s32 = (uint32_t)((acc & 0xffff) + ((acc >> 16) & 0xffff));
+	s32 = (s32 & 0xffff) + (s32 >> 16);
+	s32 = (s32 & 0xffff) + (s32 >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s32 = (uint16_t)((s32 << 8) | (s32 >> 8));
+#endif
+	return s32;
+}
+
+/* Sum of the tail (< 8 bytes) in native order. */
+static inline uint64_t stk_csum_native_tail(const uint8_t *p, size_t len)
 {
 	uint64_t acc = 0;
-	while (len >= 8) {
-		uint32_t a, b;
-		memcpy(&a, p, 4);
-		memcpy(&b, p + 4, 4);
-		acc += (uint64_t)a + b;
-		p += 8;
-		len -= 8;
-	}
 	if (len >= 4) {
 		uint32_t a;
 		memcpy(&a, p, 4);
@@ -105,15 +112,48 @@ static inline uint32_t stk_csum_add(uint32_t sum, const uint8_t *p, size_t len)
 		acc += (uint32_t)p[0] << 8;
 #endif
 	}
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	uint32_t s32 = (uint32_t)((acc & 0xffff) + ((acc >> 16) & 0xffff));
-	s32 = (s32 & 0xffff) + (s32 >> 16);
-	s32 = (s32 & 0xffff) + (s32 >> 16);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	s32 = (uint16_t)((s32 << 8) | (s32 >> 8));
-#endif
-	return sum + s32;
+	return acc;
+}
+
+static inline uint32_t stk_csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	uint64_t acc = 0;
+	/* 64-bit words with end-around carry: one load and two adds per 8
+	 * bytes. */
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		acc += w;
+		acc += acc < w;
+		p += 8;
+		len -= 8;
+	}
+	uint64_t t = stk_csum_native_tail(p, len);
+	acc += t;
+	acc += acc < t;
+	return sum + stk_csum_native_fold(acc);
+}
+
+/* Copy len bytes from src to dst and return their sum (as stk_csum_add
+ * from 0): one pass over the data instead of two. */
+static inline uint32_t stk_csum_copy(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	uint64_t acc = 0;
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, src, 8);
+		memcpy(dst, &w, 8);
+		acc += w;
+		acc += acc < w;
+		src += 8;
+		dst += 8;
+		len -= 8;
+	}
+	memcpy(dst, src, len);
+	uint64_t t = stk_csum_native_tail(src, len);
+	acc += t;
+	acc += acc < t;
+	return stk_csum_native_fold(acc);
 }
 
 static inline uint16_t stk_csum_fold(uint32_t sum)
