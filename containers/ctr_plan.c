@@ -309,7 +309,8 @@ static int common_labels(struct ctr_kv **v, size_t *n, const char *role)
 static int build_network(struct builder *b, const struct ctr_plan_opts *opts)
 {
 	struct ctr_network *net = &b->plan->net;
-	const char *parent = opts->interface ? opts->interface : b->cfg->interface;
+	const char *parent = opts->interface && *opts->interface ? opts->interface
+								   : b->cfg->interface;
 	char addr[16];
 	int r = 0;
 

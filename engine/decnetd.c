@@ -31,6 +31,9 @@ static void usage(FILE *out)
 		"      --ring-mb N         afpacket rx ring size in MiB (default 8)\n"
 		"      --max-deckies N     decky table capacity (default 100000)\n"
 		"      --stats-on-exit     print all counters as one JSON line on stdout at exit\n"
+		"      --events FILE       append one JSON record per attacker touch (ECS field\n"
+		"                          names) to FILE; '-' for stdout. Subscribers of the\n"
+		"                          control socket's events.subscribe get the same records\n"
 		"  -q, --quiet             only warnings and errors on stderr\n"
 		"  -v, --verbose           debug messages\n"
 		"  -h, --help              this help\n"
@@ -51,7 +54,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-enum { OPT_PCAP_IN = 256, OPT_PCAP_OUT, OPT_CONTROL, OPT_RING, OPT_RING_MB, OPT_MAX, OPT_STATS };
+enum { OPT_PCAP_IN = 256, OPT_PCAP_OUT, OPT_CONTROL, OPT_RING, OPT_RING_MB, OPT_MAX, OPT_STATS, OPT_EVENTS };
 
 int main(int argc, char **argv)
 {
@@ -66,6 +69,7 @@ int main(int argc, char **argv)
 		{"ring-mb", required_argument, 0, OPT_RING_MB},
 		{"max-deckies", required_argument, 0, OPT_MAX},
 		{"stats-on-exit", no_argument, 0, OPT_STATS},
+		{"events", required_argument, 0, OPT_EVENTS},
 		{"quiet", no_argument, 0, 'q'},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
@@ -105,6 +109,7 @@ int main(int argc, char **argv)
 			opt.max_deckies = (uint32_t)v;
 			break;
 		case OPT_STATS: opt.stats_on_exit = true; break;
+		case OPT_EVENTS: opt.events_file = optarg; break;
 		case 'q': eng_log_set_level(ENG_LOG_WARN); break;
 		case 'v': eng_log_set_level(ENG_LOG_DEBUG); break;
 		case 'h': usage(stdout); return 0;

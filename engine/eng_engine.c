@@ -244,6 +244,14 @@ unsigned eng_engine_poll(struct eng_engine *e, unsigned max_bursts)
 	return total;
 }
 
+/* Once per loop iteration, after the packet callbacks: event records are
+ * rendered here, never on the per-packet path. */
+static void on_idle(struct eng_loop *loop, void *arg)
+{
+	(void)loop;
+	eng_events_pump(arg, 4096);
+}
+
 static void on_packets(struct eng_loop *loop, int fd, unsigned events, void *arg)
 {
 	(void)loop;
@@ -321,6 +329,7 @@ static void engine_cleanup(struct eng_engine *e)
 		e->io->ops->close(e->io);
 	if (e->loop)
 		eng_loop_free(e->loop);
+	eng_events_close(&e->events);
 	stk_pool_destroy(&e->tx_pool);
 	stk_hosts_destroy(&e->hosts);
 	eng_index_destroy(&e->by_name);
@@ -377,12 +386,17 @@ int eng_engine_start(struct eng_engine *e, const struct eng_options *opt, char *
 	e->n_free_slots = e->opt.max_deckies;
 	e->stk.hosts = &e->hosts;
 	e->stk.tx_pool = &e->tx_pool;
+	rc = eng_events_open(&e->events, e->opt.events_file, err, errlen);
+	if (rc)
+		goto fail;
+	e->stk.events = &e->events.ring;
 	e->loop = eng_loop_new(1000);
 	if (!e->loop) {
 		snprintf(err, errlen, "event loop: %s", strerror(errno));
 		rc = -errno;
 		goto fail;
 	}
+	eng_loop_set_idle(e->loop, on_idle, e);
 	rc = open_io(e, err, errlen);
 	if (rc)
 		goto fail;
@@ -431,12 +445,14 @@ int eng_engine_run(struct eng_engine *e)
 		/* A finite source: drain it, serving the loop between bursts. */
 		while (!e->io->ops->eof(e->io)) {
 			eng_engine_poll(e, 16);
+			eng_events_pump(e, UINT32_MAX);
 			rc = eng_loop_once(e->loop, 0);
 			if (rc < 0)
 				break;
 			rc = 0;
 		}
 	}
+	eng_events_pump(e, UINT32_MAX); /* what is left in the ring */
 	if (e->opt.stats_on_exit) {
 		cJSON *j = eng_engine_stats_json(e);
 		char *s = j ? cJSON_PrintUnformatted(j) : NULL;
@@ -476,6 +492,12 @@ cJSON *eng_engine_stats_json(struct eng_engine *e)
 	cJSON_AddNumberToObject(jio, "tx_ring_full", (double)io.tx_ring_full);
 	cJSON_AddNumberToObject(jio, "tx_errors", (double)io.tx_errors);
 	cJSON_AddNumberToObject(root, "deckies", e->live_deckies);
+	cJSON *ev = cJSON_AddObjectToObject(root, "events");
+	cJSON_AddNumberToObject(ev, "observed", (double)e->events.ring.written);
+	cJSON_AddNumberToObject(ev, "dropped_ring_full", (double)e->events.ring.dropped);
+	cJSON_AddNumberToObject(ev, "records", (double)e->events.records);
+	cJSON_AddNumberToObject(ev, "unobserved", (double)e->events.unobserved);
+	cJSON_AddNumberToObject(ev, "write_errors", (double)e->events.write_errors);
 	if (e->ctl) {
 		const struct ctl_server_stats *cs = ctl_server_get_stats(e->ctl);
 		cJSON *c = cJSON_AddObjectToObject(root, "control");

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/eng_events.h"
 #include "engine/eng_index.h"
 #include "engine/eng_io.h"
 #include "engine/eng_loop.h"
@@ -33,6 +34,7 @@ struct eng_options {
 	unsigned ring_mb;
 	uint32_t max_deckies;
 	bool stats_on_exit;    /* print counters as JSON on stdout at exit */
+	const char *events_file; /* NDJSON event records (append), "-" = stdout */
 	bool quiet;
 };
 
@@ -52,6 +54,7 @@ struct eng_engine {
 	struct eng_index by_name;   /* live deckies by name */
 	struct eng_index by_mac;    /* ... and by MAC: no two deckies share one */
 	struct ctl_server *ctl;
+	struct eng_events events;
 	int sigfd;
 	uint64_t started_ns;
 	int exit_code;

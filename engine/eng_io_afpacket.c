@@ -71,7 +71,7 @@ static uint8_t *rx_slot(struct afp_io *a, unsigned i)
 }
 
 static void fill_pkt(struct afp_io *a, struct stk_pkt *p, uint8_t *data, uint32_t snap, uint32_t len,
-		     uint32_t status, uint16_t tci)
+		     uint32_t status, uint16_t tci, uint32_t sec, uint32_t nsec)
 {
 	p->flags = 0;
 	p->vlan_tci = 0;
@@ -82,7 +82,7 @@ static void fill_pkt(struct afp_io *a, struct stk_pkt *p, uint8_t *data, uint32_
 	p->data = data;
 	p->len = snap;
 	p->cap = snap;
-	p->ts_ns = 0;
+	p->ts_ns = (uint64_t)sec * 1000000000ull + nsec;
 	p->port = 0;
 	p->pool_idx = UINT32_MAX;
 	a->st.rx_frames++;
@@ -100,7 +100,7 @@ static unsigned rx_burst_v2(struct afp_io *a, struct stk_pkt **pkts, unsigned n)
 		if (!(status_load(&h->tp_status) & TP_STATUS_USER))
 			break;
 		struct stk_pkt *p = &a->rx_pkts[got];
-		fill_pkt(a, p, (uint8_t *)h + h->tp_mac, h->tp_snaplen, h->tp_len, h->tp_status, h->tp_vlan_tci);
+		fill_pkt(a, p, (uint8_t *)h + h->tp_mac, h->tp_snaplen, h->tp_len, h->tp_status, h->tp_vlan_tci, h->tp_sec, h->tp_nsec);
 		pkts[got++] = p;
 		a->release_n++;
 	}
@@ -130,7 +130,7 @@ static unsigned rx_burst_v3(struct afp_io *a, struct stk_pkt **pkts, unsigned n)
 		}
 		struct tpacket3_hdr *h = (struct tpacket3_hdr *)a->rx_next_hdr;
 		struct stk_pkt *p = &a->rx_pkts[got];
-		fill_pkt(a, p, (uint8_t *)h + h->tp_mac, h->tp_snaplen, h->tp_len, h->tp_status, h->hv1.tp_vlan_tci);
+		fill_pkt(a, p, (uint8_t *)h + h->tp_mac, h->tp_snaplen, h->tp_len, h->tp_status, h->hv1.tp_vlan_tci, h->tp_sec, h->tp_nsec);
 		pkts[got++] = p;
 		a->rx_pkt_left--;
 		a->rx_next_hdr += h->tp_next_offset;

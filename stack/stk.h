@@ -14,7 +14,9 @@
 #define STK_H
 
 #include <stdint.h>
+#include <string.h>
 
+#include "stack/stk_event.h"
 #include "stack/stk_hosts.h"
 #include "stack/stk_pkt.h"
 
@@ -70,8 +72,33 @@ extern const struct stk_counter_desc stk_counter_descs[];
 struct stk_ctx {
 	struct stk_hosts *hosts;
 	struct stk_pool *tx_pool;
+	struct stk_event_ring *events; /* NULL: events off */
 	struct stk_counters cnt;
 };
+
+/* Record an observation (cheap; no-op when events are off). */
+static inline void stk_event_note(struct stk_ctx *ctx, unsigned kind, const struct stk_pkt *p,
+				  const struct stk_host *h, const uint8_t src_ip[4],
+				  const uint8_t *src_mac, uint8_t proto, uint8_t ttl, uint32_t aux)
+{
+	if (!ctx->events)
+		return;
+	struct stk_event *ev = stk_event_claim(ctx->events);
+	if (!ev)
+		return;
+	ev->ts_ns = p->ts_ns;
+	memcpy(&ev->src_ip_raw, src_ip, 4);
+	ev->dst_ip_raw = h->ip_raw;
+	ev->sport = ev->dport = 0;
+	ev->kind = (uint16_t)kind;
+	ev->proto = proto;
+	ev->ttl = ttl;
+	memcpy(ev->src_mac, src_mac, 6);
+	ev->len = (uint16_t)(p->len > 14 ? p->len - 14 : 0);
+	ev->host_idx = (uint32_t)(h - ctx->hosts->hosts);
+	ev->aux = aux;
+	stk_event_commit(ctx->events);
+}
 
 /* Handle n received frames (borrowed: not kept, may be modified in place).
  * Answers are taken from ctx->tx_pool and appended to tx[*n_tx...tx_cap);

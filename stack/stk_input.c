@@ -73,7 +73,7 @@ unsigned stk_arp_build_gratuitous(const struct stk_host *h, struct stk_pkt *out)
 	return out->len;
 }
 
-static void arp_input(struct stk_ctx *ctx, const uint8_t *f, struct stk_cursor *c,
+static void arp_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8_t *f, struct stk_cursor *c,
 		      struct stk_pkt **tx, unsigned tx_cap, unsigned *n_tx)
 {
 	const uint8_t *a = stk_cursor_pull(c, STK_ARP_LEN);
@@ -101,6 +101,7 @@ static void arp_input(struct stk_ctx *ctx, const uint8_t *f, struct stk_cursor *
 		return;
 	}
 	ctx->cnt.arp_requests++;
+	stk_event_note(ctx, STK_EV_ARP_REQUEST, p, h, a + STK_ARP_O_SPA, a + STK_ARP_O_SHA, 0, 0, 0);
 	if (mac_is_group(a + STK_ARP_O_SHA)) {
 		ctx->cnt.drop_arp_bad_sender++;
 		return;
@@ -126,7 +127,7 @@ static inline int ip_src_invalid(const uint8_t *src)
 	       (src[0] == 255 && src[1] == 255 && src[2] == 255 && src[3] == 255);
 }
 
-static void icmp_input(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *f,
+static void icmp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *f,
 		       const uint8_t *ip, unsigned hlen, unsigned tot_len,
 		       struct stk_pkt **tx, unsigned tx_cap, unsigned *n_tx)
 {
@@ -160,6 +161,8 @@ static void icmp_input(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *f
 		return;
 	}
 	ctx->cnt.icmp_echo_requests++;
+	stk_event_note(ctx, STK_EV_ICMP_ECHO, p, h, ip + STK_IP4_O_SRC, f + STK_ETH_O_SRC, STK_IPPROTO_ICMP,
+		       ip[STK_IP4_O_TTL], stk_be32(icmp + 4));
 
 	/* Reply: our own 20-byte IP header (a real stack does not echo the
 	 * request's IP options), the ICMP message with type 0. */
@@ -194,7 +197,7 @@ static void icmp_input(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *f
 	ctx->cnt.tx_frames++;
 }
 
-static void ipv4_input(struct stk_ctx *ctx, const uint8_t *f, struct stk_cursor *c,
+static void ipv4_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8_t *f, struct stk_cursor *c,
 		       struct stk_pkt **tx, unsigned tx_cap, unsigned *n_tx)
 {
 	if (!stk_cursor_has(c, STK_IP4_MIN_HLEN)) {
@@ -247,7 +250,7 @@ static void ipv4_input(struct stk_ctx *ctx, const uint8_t *f, struct stk_cursor 
 	}
 	switch (ip[STK_IP4_O_PROTO]) {
 	case STK_IPPROTO_ICMP:
-		icmp_input(ctx, h, f, ip, hlen, tot_len, tx, tx_cap, n_tx);
+		icmp_input(ctx, p, h, f, ip, hlen, tot_len, tx, tx_cap, n_tx);
 		return;
 	default:
 		ctx->cnt.drop_ip_proto++;
@@ -276,10 +279,10 @@ unsigned stk_input_burst(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigne
 		}
 		switch (stk_be16(f + STK_ETH_O_TYPE)) {
 		case STK_ETHERTYPE_ARP:
-			arp_input(ctx, f, &c, tx, tx_cap, n_tx);
+			arp_input(ctx, p, f, &c, tx, tx_cap, n_tx);
 			break;
 		case STK_ETHERTYPE_IPV4:
-			ipv4_input(ctx, f, &c, tx, tx_cap, n_tx);
+			ipv4_input(ctx, p, f, &c, tx, tx_cap, n_tx);
 			break;
 		case STK_ETHERTYPE_VLAN:
 		case STK_ETHERTYPE_QINQ:

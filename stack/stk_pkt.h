@@ -23,7 +23,8 @@ struct stk_pkt {
 	uint8_t *data;   /* first byte of the Ethernet frame */
 	uint32_t len;    /* frame length (no FCS) */
 	uint32_t cap;    /* bytes writable at data */
-	uint64_t ts_ns;  /* receive time (CLOCK_MONOTONIC) or 0 */
+	uint64_t ts_ns;  /* receive time, ns since the epoch (CLOCK_REALTIME, as the
+			  * kernel or the capture stamped it), or 0 */
 	uint32_t pool_idx; /* index in its pool, UINT32_MAX for ring frames */
 	uint16_t port;   /* I/O port the frame came in on / goes out of */
 	uint16_t vlan_tci; /* 802.1Q tag the NIC/kernel stripped (flags & STK_PKT_VLAN) */

@@ -19,7 +19,7 @@ demo_pkgs=(
 # packets (scapy), schema validation, Docker for classic mode, valgrind
 # for instruction counts.
 test_pkgs=(
-	"${demo_pkgs[@]}" tshark p0f hping3 python3 python3-scapy python3-jsonschema
+	"${demo_pkgs[@]}" tshark p0f hping3 python3 python3-scapy python3-jsonschema python3-yaml
 	valgrind docker.io containerd mmdebstrap uidmap procps
 )
 

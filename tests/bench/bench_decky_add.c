@@ -138,6 +138,8 @@ int main(int argc, char **argv)
 		for (uint32_t i = 0; i < e.n_deckies; i++)
 			hits += e.deckies[i].in_use && strcmp(e.deckies[i].cfg.name, "no-such") == 0;
 	double scan_ns = (double)(now_ns() - t0) / scans;
+	if (hits)
+		fprintf(stderr, "unexpected name match\n");
 
 	/* 2. through the control socket */
 	struct client c = {.path = sock, .n = n_sock};

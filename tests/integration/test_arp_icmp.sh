@@ -22,7 +22,12 @@ pass() { echo "ok: $*"; }
 lab_up arp$$
 scan tshark -q -i scan0 -w "$LAB_DIR/scan.pcap" -f "arp or icmp" >/dev/null 2>&1 &
 TSHARK=$!
-lab_engine "$DECNET_SRC/tests/integration/data/three-families.ini" --stats-on-exit || exit 1
+lab_engine "$DECNET_SRC/tests/integration/data/three-families.ini" --stats-on-exit \
+	--events "$LAB_DIR/events.ndjson" || exit 1
+# A plain-text subscriber on the read-only socket, as an operator would do.
+command -v socat >/dev/null || { echo "FAIL: socat not installed"; exit 1; }
+(echo 'events.subscribe'; sleep 60) | socat - UNIX-CONNECT:"$LAB_CTL.ro" >"$LAB_DIR/sub.ndjson" 2>&1 &
+SUB=$!
 sleep 1   # tshark attaching
 
 declare -A want_ttl=([10.77.0.10]=64 [10.77.0.11]=128 [10.77.0.12]=255)
@@ -82,5 +87,23 @@ sent_arp_live=$(tshark -r "$LAB_DIR/scan.pcap" -Y "$filt_arp && arp.dst.proto_ip
 [ "$c_arp" = "$c_rep" ] && pass "every ARP request answered" || fail "ARP replies $c_rep != requests $c_arp"
 [ "$c_echo" = "$sent_echo" ] && [ "$c_erep" = "$sent_echo" ] && pass "echo requests counted = sent = answered ($sent_echo)" || fail "echo: engine $c_echo/$c_erep, sent $sent_echo"
 [ "$c_drops" = 0 ] && pass "no drops" || fail "$c_drops drops: $stats"
+# Every echo request became one event record, in the file and for the
+# subscriber, naming the decky and the scanner.
+kill $SUB 2>/dev/null
+python3 - "$LAB_DIR/events.ndjson" "$LAB_DIR/sub.ndjson" "$sent_echo" <<'PY' && pass "event records: file and subscriber" || fail "event records"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+echo = [r for r in recs if r["event"]["action"] == "icmp_echo"]
+arp = [r for r in recs if r["event"]["action"] == "arp_request"]
+sub = [json.loads(l) for l in open(sys.argv[2]) if l.startswith('{"event"')]
+sub_echo = [r["event"] for r in sub if r["event"]["event"]["action"] == "icmp_echo"]
+print(f"file: {len(recs)} records ({len(echo)} icmp_echo, {len(arp)} arp_request); subscriber: {len(sub)} ({len(sub_echo)} icmp_echo)")
+want = int(sys.argv[3])
+ok = len(echo) == want and len(sub_echo) == want
+ok &= all(r["source"]["ip"] == "10.77.0.2" and r["decnet"]["decky"] in ("lin-01", "win-01", "iot-01") for r in echo)
+ok &= all(r["@timestamp"].startswith("20") and r["network"]["transport"] == "icmp" for r in echo)
+ok &= {r["decnet"]["decky"] for r in echo} == {"lin-01", "win-01", "iot-01"}
+sys.exit(0 if ok else 1)
+PY
 echo "$fails failed"
 [ $fails = 0 ]

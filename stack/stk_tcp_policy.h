@@ -1,0 +1,234 @@
+/* stk_tcp_policy: everything an OS persona decides about the bytes a decky
+ * sends over TCP, UDP (closed ports) and ICMP, as data.
+ *
+ * A policy is const and shareable: one table per persona (or per family,
+ * see stk_tcp_policy_family()), pointed at by every decky that wears it
+ * (struct stk_host_policy.tcp). The stack never branches on an OS name; it
+ * reads these fields. The fields are chosen so that nmap's tests map onto
+ * them one to one, which is what the persona compiler (fingerprints/) will
+ * fill in from an nmap-os-db entry:
+ *
+ *   SEQ TI/CI/II/SS   ipid[]             (generator kind + shared counters)
+ *   SEQ GCD/ISR/SP    isn                (rate driven by elapsed time)
+ *   SEQ TS            ts                 (clock rate, offset scope)
+ *   OPS O1..O6, ECN O synack_opts[]      (ordered, conditional on the SYN)
+ *   WIN W1..W6, ECN W synack_win[]       (first matching rule)
+ *   T1/ECN DF, CC     df_synack, ecn_synack
+ *   T2..T7            noflow[]           (drop / RST (S=, A=, F=, W=, DF=) / SYN-ACK)
+ *   U1                unreach            (quote length, DF, TOS, quirks, rate)
+ *   TTL (T, TG)       stk_host_policy.ttl (one value for every protocol)
+ *
+ * Per-host mutable generator state (IP-ID counters, rate buckets, bases)
+ * is struct stk_host_gen, embedded in each struct stk_host.
+ */
+#ifndef STK_TCP_POLICY_H
+#define STK_TCP_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fingerprints/fp_family.h"
+
+/* Which IP-ID sequence a packet draws from (nmap: TI, CI, II). */
+enum stk_ipid_class {
+	STK_IPID_TCP = 0,     /* SYN-ACKs and connection segments (TI) */
+	STK_IPID_TCP_CLOSED,  /* RSTs sent without a connection (CI) */
+	STK_IPID_ICMP,        /* echo replies, port unreachables (II) */
+	STK_IPID_CLASS_COUNT
+};
+
+enum stk_ipid_kind {
+	STK_IPID_INCR = 0,    /* +1 (I) */
+	STK_IPID_RANDOM_INCR, /* random positive steps, 1001..10000 (RI) */
+	STK_IPID_BROKEN_INCR, /* +256: a little-endian counter sent as is (BI) */
+	STK_IPID_RANDOM,      /* uniform 16-bit (RD) */
+	STK_IPID_ZERO,        /* always 0 (Z) */
+	STK_IPID_FIXED,       /* always .value */
+};
+
+#define STK_IPID_COUNTERS 3
+
+struct stk_ipid_rule {
+	uint8_t kind;         /* enum stk_ipid_kind */
+	uint8_t counter;      /* 0..STK_IPID_COUNTERS-1; classes sharing one = nmap SS=S */
+	uint16_t value;       /* STK_IPID_FIXED */
+};
+
+/* Option bits describing a received SYN; SYN-ACK layouts and windows are
+ * conditional on them. */
+enum {
+	STK_SYN_MSS = 1u << 0,
+	STK_SYN_WS = 1u << 1,
+	STK_SYN_SACK = 1u << 2,
+	STK_SYN_TS = 1u << 3,
+	STK_SYN_ECN = 1u << 4, /* ECE and CWR both set */
+};
+
+enum stk_topt_kind {
+	STK_TOPT_END = 0,     /* terminates the list */
+	STK_TOPT_MSS,         /* MSS .value */
+	STK_TOPT_MSS_CLAMP,   /* MSS min(.value, the SYN's MSS or 536) */
+	STK_TOPT_NOP,
+	STK_TOPT_WS,          /* window scale shift .value */
+	STK_TOPT_SACKOK,
+	STK_TOPT_TS,          /* TSval from the clock, TSecr = the SYN's TSval */
+	STK_TOPT_EOL,         /* one end-of-list byte */
+	STK_TOPT_EOL_PAD,     /* EOL bytes up to a multiple of 4 */
+};
+
+/* One option of a SYN-ACK layout, present iff (syn_bits & mask) == want. */
+struct stk_topt {
+	uint8_t kind;         /* enum stk_topt_kind */
+	uint8_t mask, want;
+	uint16_t value;
+};
+
+#define STK_TCP_MAX_TOPTS 24
+
+/* SYN-ACK window: the first rule whose condition holds. */
+struct stk_win_rule {
+	uint8_t mask, want;
+	uint16_t window;
+};
+
+#define STK_TCP_MAX_WIN_RULES 4
+
+enum stk_isn_kind {
+	STK_ISN_HASH_CLOCK = 0, /* keyed hash of the 4-tuple + rate * t (RFC 6528) */
+	STK_ISN_CLOCK,          /* per-host base + rate * t, GCD steps, random jitter */
+	STK_ISN_RANDOM,         /* uniform 32-bit */
+	STK_ISN_CONSTANT,       /* per-host base, never moves */
+};
+
+struct stk_isn_rule {
+	uint8_t kind;           /* enum stk_isn_kind */
+	uint32_t rate_hz;       /* increments per second of real time */
+	uint32_t gcd;           /* STK_ISN_CLOCK: values are multiples of gcd (0 = 1) */
+	uint32_t jitter;        /* STK_ISN_CLOCK: + uniform [0, jitter) * gcd */
+};
+
+enum stk_ts_scope {
+	STK_TS_PER_HOST = 0,    /* one clock per decky */
+	STK_TS_PER_PEER,        /* offset keyed by (decky, peer address): Linux >= 4.10 */
+	STK_TS_PER_FLOW,        /* offset keyed by the 4-tuple: FreeBSD >= 12 */
+};
+
+struct stk_ts_rule {
+	bool supported;         /* false: never send the option (nmap TS=U) */
+	bool only_if_syn_ts;    /* answer with TS only when the SYN carried it (every
+				 * real stack; false reproduces honeyd's tell) */
+	uint8_t scope;          /* enum stk_ts_scope */
+	uint32_t hz;            /* clock rate; 0 sends TSval 0 (nmap TS=0) */
+};
+
+/* Segments no connection accepts (nmap T2..T7, and every scanner's
+ * probes): what the persona answers. */
+enum stk_noflow_case {
+	STK_NOFLOW_OPEN_NULL = 0, /* no SYN/ACK/RST to a listening port (T2) */
+	STK_NOFLOW_OPEN_SYNFIN,   /* SYN with FIN to a listening port (T3) */
+	STK_NOFLOW_OPEN_ACK,      /* ACK without a connection (T4) */
+	STK_NOFLOW_CLOSED_SYN,    /* SYN to a closed port (T5) */
+	STK_NOFLOW_CLOSED_ACK,    /* ACK to a closed port (T6) */
+	STK_NOFLOW_CLOSED_OTHER,  /* FIN/PSH/URG/NULL to a closed port (T7) */
+	STK_NOFLOW_COUNT
+};
+
+enum stk_noflow_action {
+	STK_NOFLOW_DROP = 0,    /* R=N */
+	STK_NOFLOW_RST,         /* R=Y, a RST built per the rule */
+	STK_NOFLOW_SYNACK,      /* treat as a SYN (BSD's and lwIP's T3) */
+};
+
+enum stk_rst_seq { STK_RST_SEQ_ZERO = 0, STK_RST_SEQ_ACK, STK_RST_SEQ_ACK_PLUS, STK_RST_SEQ_RANDOM };
+enum stk_rst_ack { STK_RST_ACK_ZERO = 0, STK_RST_ACK_SEQ, STK_RST_ACK_SEQ_PLUS, STK_RST_ACK_RANDOM };
+
+struct stk_noflow_rule {
+	uint8_t action;         /* enum stk_noflow_action */
+	uint8_t seq;            /* enum stk_rst_seq: nmap S=Z/A/A+/O */
+	uint8_t ack;            /* enum stk_rst_ack: nmap A=Z/S/S+/O */
+	bool ack_flag;          /* F=AR rather than F=R */
+	bool df;
+	uint16_t window;        /* W= */
+};
+
+/* ICMP port unreachable for a closed UDP port (nmap U1). */
+struct stk_unreach_rule {
+	bool respond;
+	bool df;
+	uint8_t tos;            /* Linux sends its errors with precedence 0xc0 */
+	uint16_t quote_max;     /* total length of the ICMP error packet, >= 56
+				 * (56 quotes 8 bytes past the IP header: IPL=38) */
+	bool ripck_zero;        /* quoted IP checksum zeroed (RIPCK=Z) */
+	bool ruck_zero;         /* quoted UDP checksum zeroed */
+	bool rud_zero;          /* quoted UDP payload zeroed (RUD=I) */
+	uint16_t rate_per_s;    /* per-decky token bucket; 0 = unlimited */
+	uint16_t burst;
+};
+
+struct stk_tcp_policy {
+	const char *name;       /* for logs and tests: "linux", "freebsd-12", ... */
+	struct stk_ipid_rule ipid[STK_IPID_CLASS_COUNT];
+	struct stk_isn_rule isn;
+	struct stk_ts_rule ts;
+	struct stk_topt synack_opts[STK_TCP_MAX_TOPTS]; /* STK_TOPT_END-terminated */
+	struct stk_win_rule synack_win[STK_TCP_MAX_WIN_RULES]; /* last rule: mask 0 */
+	bool df_synack;         /* DF on SYN-ACKs (T1) */
+	bool df_flow;           /* DF on every other connection segment */
+	bool ecn_synack;        /* ECE in the SYN-ACK when the SYN asked for ECN (CC=Y) */
+	struct stk_noflow_rule noflow[STK_NOFLOW_COUNT];
+	uint16_t rst_rate_per_s; /* per-decky limit on no-flow RSTs; 0 = none */
+	uint16_t rst_burst;
+	struct stk_unreach_rule unreach;
+	/* Timers (ms) and retries: what a long-lived connection reveals. */
+	uint32_t rto_min_ms, rto_init_ms, rto_max_ms;
+	uint8_t synack_retries, data_retries;
+	uint32_t time_wait_ms, fin_wait2_ms;
+	uint32_t init_cwnd_segs;
+};
+
+/* Per-decky generator state, embedded in struct stk_host and reset by
+ * stk_hosts_add (memset + stk_host_gen_init). */
+struct stk_bucket {
+	uint32_t milli_tokens;  /* 1000 = one packet */
+	uint32_t last_ms;
+};
+
+struct stk_host_gen {
+	uint64_t rng;
+	uint32_t isn_base, ts_base;
+	uint16_t ip_id[STK_IPID_COUNTERS];
+	struct stk_bucket unreach, rst;
+};
+
+struct stk_host;
+
+/* The family default policy (never NULL; out-of-range values get linux). */
+const struct stk_tcp_policy *stk_tcp_policy_family(enum fp_family family);
+/* The policy a host wears: its own, or the linux default when it has none. */
+const struct stk_tcp_policy *stk_host_tcp_policy(const struct stk_host *h);
+
+/* 0, or -EINVAL when the layout does not fit 40 bytes or a rule is out of
+ * range (e.g. a counter index). Policies from tables are checked by the unit
+ * tests; compiled personas must be checked before use. */
+int stk_tcp_policy_check(const struct stk_tcp_policy *p);
+
+/* Deterministic start for a new host (IP IDs, bases, RNG) from its address. */
+void stk_host_gen_init(struct stk_host_gen *g, uint32_t ip_raw);
+
+/* Next IP ID for a packet of class cls sent by h (advances its counter). */
+uint16_t stk_ipid_next(struct stk_host *h, enum stk_ipid_class cls);
+
+uint64_t stk_gen_rand(struct stk_host_gen *g);
+
+/* Token bucket: true when a packet may be sent now (and takes the token). */
+bool stk_bucket_take(struct stk_bucket *b, uint64_t now_ns, uint16_t rate_per_s, uint16_t burst);
+
+/* The value of a clock running at rate_hz at time now_ns, modulo 2^32:
+ * exact, and without 128-bit arithmetic (both divisions are by a constant). */
+static inline uint32_t stk_clock_ticks(uint64_t now_ns, uint32_t rate_hz)
+{
+	uint64_t s = now_ns / 1000000000u, ns = now_ns % 1000000000u;
+	return (uint32_t)(s * rate_hz + ns * rate_hz / 1000000000u);
+}
+
+#endif
