@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "control/ctl_client.h"
+#include "control/ctl_deploy.h"
 #include "control/ctl_tables.h"
 #include "decnet_config.h"
 
@@ -128,6 +129,9 @@ static const struct cli_cmd commands[] = {
 	{"services", "list the 25 honeypot services (--json)", ctl_cmd_services},
 	{"archetypes", "list the machine archetypes (--json)", ctl_cmd_archetypes},
 	{"distros", "list the distro profiles (--json)", ctl_cmd_distros},
+	{"deploy", "deploy deckies: decnetd (default) or Docker containers (--classic)", ctl_cmd_deploy},
+	{"status", "the deployed deckies, engine and classic (--json)", ctl_cmd_status},
+	{"teardown", "remove deckies: --all, or --id NAME", ctl_cmd_teardown},
 	{"ctl", "send a raw command to decnetd's control socket", cmd_ctl},
 	{"help", "this help", cmd_help},
 };

@@ -88,35 +88,40 @@ static int fail(struct builder *b, int rc, const char *fmt, ...)
 	return rc;
 }
 
-/* Make room for `more` elements after n; returns the first new slot. */
-static void *reserve(void *basep, size_t *cap, size_t n, size_t more, size_t elem)
+/* Room for `more` elements after the n used of an array of capacity
+ * *cap: returns the array (moved if it had to grow), or NULL with the old
+ * array still valid. */
+static void *grow(void *base, size_t *cap, size_t n, size_t more, size_t elem)
 {
-	void **base = basep;
 	if (more > SIZE_MAX / elem - n)
 		return NULL;
-	if (n + more > *cap) {
-		size_t ncap = *cap ? *cap : 64;
-		while (ncap < n + more)
-			ncap *= 2;
-		void *p = realloc(*base, ncap * elem);
-		if (!p)
-			return NULL;
-		*base = p;
+	if (base && n + more <= *cap)
+		return base;
+	size_t ncap = *cap ? *cap : 64;
+	while (ncap < n + more)
+		ncap *= 2;
+	void *p = realloc(base, ncap * elem);
+	if (p)
 		*cap = ncap;
-	}
-	return (char *)*base + n * elem;
+	return p;
 }
 
-/* Shrink an array to its used size; a failed shrink keeps the old block. */
-static void shrink(void *basep, size_t n, size_t elem)
-{
-	void **base = basep;
-	if (*base && n) {
-		void *p = realloc(*base, n * elem);
-		if (p)
-			*base = p;
-	}
-}
+/* The first of `more` new slots after arr[n], growing arr; NULL when out
+ * of memory. */
+#define RESERVE(arr, capp, n, more) __extension__({ \
+	void *grown_ = grow((arr), (capp), (n), (more), sizeof(*(arr))); \
+	if (grown_) \
+		(arr) = grown_; \
+	grown_ ? (arr) + (n) : NULL; })
+
+/* Shrink arr to its n used elements; a failed shrink keeps the old block. */
+#define SHRINK(arr, n) do { \
+	if ((arr) && (n)) { \
+		void *shrunk_ = realloc((arr), (n) * sizeof(*(arr))); \
+		if (shrunk_) \
+			(arr) = shrunk_; \
+	} \
+} while (0)
 
 /* Slot for hash: the one whose id satisfies eq, or the empty one where
  * it would go. */
@@ -191,7 +196,7 @@ static int intern_string(struct builder *b, const char *s, size_t len, uint32_t 
 	}
 	if (db->n_pool + len + 1 >= UINT32_MAX)
 		return fail(b, -E2BIG, "string pool exceeds 4 GiB");
-	char *p = reserve(&db->pool, &b->cap_pool, db->n_pool, len + 1, 1);
+	char *p = RESERVE(db->pool, &b->cap_pool, db->n_pool, len + 1);
 	if (!p)
 		return fail(b, -ENOMEM, "out of memory");
 	memcpy(p, s, len);
@@ -226,10 +231,8 @@ static int intern_expr(struct builder *b, uint32_t off, uint32_t *id)
 		return fail(b, n, "expression too long or with too many alternatives");
 	if (db->n_exprs >= FP_AV_EXPR_MASK)
 		return fail(b, -E2BIG, "too many distinct expressions");
-	struct fp_alt *alts = reserve(&db->alts, &b->cap_alts, db->n_alts, (size_t)n,
-				      sizeof(*alts));
-	struct fp_osdb_expr_rec *rec = reserve(&db->exprs, &b->cap_exprs, db->n_exprs, 1,
-					       sizeof(*rec));
+	struct fp_alt *alts = RESERVE(db->alts, &b->cap_alts, db->n_alts, (size_t)n);
+	struct fp_osdb_expr_rec *rec = RESERVE(db->exprs, &b->cap_exprs, db->n_exprs, 1);
 	if (!alts || !rec)
 		return fail(b, -ENOMEM, "out of memory");
 	memcpy(alts, b->tmp_alts, (size_t)n * sizeof(*alts));
@@ -271,9 +274,8 @@ static int intern_line(struct builder *b, unsigned test, uint32_t *id)
 		*id = slot->id - 1;
 		return 0;
 	}
-	uint32_t *avs = reserve(&db->avs, &b->cap_avs, db->n_avs, b->n_tmp, sizeof(*avs));
-	struct fp_osdb_line_rec *rec = reserve(&db->lines, &b->cap_lines, db->n_lines, 1,
-					       sizeof(*rec));
+	uint32_t *avs = RESERVE(db->avs, &b->cap_avs, db->n_avs, b->n_tmp);
+	struct fp_osdb_line_rec *rec = RESERVE(db->lines, &b->cap_lines, db->n_lines, 1);
 	if (!avs || !rec || db->n_avs + b->n_tmp >= UINT32_MAX || db->n_lines >= UINT32_MAX)
 		return fail(b, -ENOMEM, "out of memory");
 	if (b->n_tmp)
@@ -319,8 +321,8 @@ static int finish_block(struct builder *b)
 
 	if (b->block == IN_ENTRY) {
 		struct fp_osdb_entry_rec *e = cur_entry(b);
-		uint32_t *t = reserve(&db->entry_tests, &b->cap_entry_tests, db->n_entry_tests,
-				      FP_TEST_COUNT, sizeof(*t));
+		uint32_t *t = RESERVE(db->entry_tests, &b->cap_entry_tests, db->n_entry_tests,
+				      FP_TEST_COUNT);
 		if (!t)
 			return fail(b, -ENOMEM, "out of memory");
 		e->first_test = (uint32_t)db->n_entry_tests;
@@ -350,8 +352,7 @@ static int start_entry(struct builder *b, const char *s, const char *e)
 		return fail(b, -E2BIG, "more than %u entries", FP_OSDB_MAX_ENTRIES);
 	if ((rc = intern_string(b, s, (size_t)(e - s), &name)))
 		return rc;
-	struct fp_osdb_entry_rec *rec = reserve(&db->entries, &b->cap_entries, db->n_entries,
-						1, sizeof(*rec));
+	struct fp_osdb_entry_rec *rec = RESERVE(db->entries, &b->cap_entries, db->n_entries, 1);
 	if (!rec)
 		return fail(b, -ENOMEM, "out of memory");
 	memset(rec, 0, sizeof(*rec));
@@ -395,8 +396,7 @@ static int parse_class(struct builder *b, const char *s, const char *e)
 	}
 	if (ent->n_classes >= FP_OSDB_MAX_CLASSES)
 		return fail(b, -E2BIG, "more than %u Class lines", FP_OSDB_MAX_CLASSES);
-	struct fp_osdb_class_rec *c = reserve(&db->classes, &b->cap_classes, db->n_classes, 1,
-					      sizeof(*c));
+	struct fp_osdb_class_rec *c = RESERVE(db->classes, &b->cap_classes, db->n_classes, 1);
 	if (!c)
 		return fail(b, -ENOMEM, "out of memory");
 	*c = (struct fp_osdb_class_rec){f[0], f[1], f[2], f[3]};
@@ -436,7 +436,7 @@ static int parse_cpe(struct builder *b, const char *s, const char *e)
 		if (w - f == 4 && memcmp(f, "auto", 4) == 0)
 			is_auto = true;
 	}
-	struct fp_osdb_cpe_rec *c = reserve(&db->cpes, &b->cap_cpes, db->n_cpes, 1, sizeof(*c));
+	struct fp_osdb_cpe_rec *c = RESERVE(db->cpes, &b->cap_cpes, db->n_cpes, 1);
 	if (!c)
 		return fail(b, -ENOMEM, "out of memory");
 	c->cpe = off;
@@ -631,15 +631,15 @@ static int parse_all(struct builder *b, const char *buf, size_t len)
 
 static void shrink_all(struct fp_osdb *db)
 {
-	shrink(&db->pool, db->n_pool, 1);
-	shrink(&db->entries, db->n_entries, sizeof(*db->entries));
-	shrink(&db->classes, db->n_classes, sizeof(*db->classes));
-	shrink(&db->cpes, db->n_cpes, sizeof(*db->cpes));
-	shrink(&db->entry_tests, db->n_entry_tests, sizeof(*db->entry_tests));
-	shrink(&db->lines, db->n_lines, sizeof(*db->lines));
-	shrink(&db->avs, db->n_avs, sizeof(*db->avs));
-	shrink(&db->exprs, db->n_exprs, sizeof(*db->exprs));
-	shrink(&db->alts, db->n_alts, sizeof(*db->alts));
+	SHRINK(db->pool, db->n_pool);
+	SHRINK(db->entries, db->n_entries);
+	SHRINK(db->classes, db->n_classes);
+	SHRINK(db->cpes, db->n_cpes);
+	SHRINK(db->entry_tests, db->n_entry_tests);
+	SHRINK(db->lines, db->n_lines);
+	SHRINK(db->avs, db->n_avs);
+	SHRINK(db->exprs, db->n_exprs);
+	SHRINK(db->alts, db->n_alts);
 }
 
 int fp_osdb_load_buffer(const char *buf, size_t len, const char *origin,

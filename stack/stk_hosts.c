@@ -49,7 +49,7 @@ int stk_hosts_add(struct stk_hosts *t, uint32_t ip_raw, const uint8_t mac[6],
 	h->in_use = true;
 	h->owner = owner;
 	/* Start IP IDs somewhere unpredictable-looking but reproducible. */
-	h->ip_id = (uint16_t)(stk_hosts_hash(ip_raw) >> 7);
+	stk_host_gen_init(&h->gen, ip_raw);
 
 	uint32_t i = stk_hosts_hash(ip_raw) & t->slot_mask;
 	while (t->slots[i])

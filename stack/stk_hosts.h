@@ -17,12 +17,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "stack/stk_tcp_policy.h"
+
 /* Per-host answers that the OS persona will later supply; until then the
  * family defaults fill them. */
 struct stk_host_policy {
 	uint8_t ttl;              /* initial TTL of every packet the host sends */
 	bool icmp_echo_copy_code; /* echo reply keeps the request's code (nmap IE CD=S) or sends 0 */
 	bool icmp_echo_df;        /* DF on echo replies */
+	const struct stk_tcp_policy *tcp; /* TCP/UDP/IP-ID persona (shared, const);
+					   * NULL = the linux family default */
 };
 
 struct stk_host {
@@ -30,7 +34,7 @@ struct stk_host {
 	uint8_t mac[6];
 	bool in_use;
 	struct stk_host_policy policy;
-	uint16_t ip_id;           /* next IP ID (persona generators replace this) */
+	struct stk_host_gen gen;  /* IP-ID counters, ISN/TS bases, rate buckets */
 	void *owner;              /* the engine's decky record */
 };
 

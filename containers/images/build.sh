@@ -129,6 +129,17 @@ ensure_base() {
 	fi
 }
 
+# docker build with the classic builder (no buildx here); its output is
+# shown only when it fails (the client's deprecation banner otherwise).
+quiet_build() {
+	local log rc=0
+	log=$(mktemp /tmp/decnet-build.XXXXXX)
+	DOCKER_BUILDKIT=0 "$DOCKER" build -q "$@" >"$log" 2>&1 || rc=$?
+	[ $rc = 0 ] || cat "$log" >&2
+	rm -f "$log"
+	return $rc
+}
+
 # docker_build TAG DIR [extra build args...]
 docker_build() {
 	local tag=$1 dir=$2 t0=$SECONDS
@@ -140,7 +151,7 @@ docker_build() {
 		[ -n "${!v:-}" ] && args+=(--build-arg "$v=${!v}")
 	done
 	echo "build.sh: $tag: docker build $dir"
-	DOCKER_BUILDKIT=0 "$DOCKER" build -q "${args[@]}" "$@" "$dir" >/dev/null
+	quiet_build "${args[@]}" "$@" "$dir" || return 1
 	built[$tag]=1
 	echo "build.sh: $tag built ($((SECONDS - t0)) s)"
 }
@@ -167,7 +178,7 @@ build_service() {
 	printf 'FROM %s\nENV DECNET_SERVICE=%s DECNET_PORTS=%s\nLABEL decnet.listener=generic\n' \
 		"$LISTENER" "$slug" "${svc_ports[$slug]}" >"$tmp/Dockerfile"
 	local rc=0
-	DOCKER_BUILDKIT=0 "$DOCKER" build -q --label decnet.image=service -t "$img" "$tmp" >/dev/null || rc=$?
+	quiet_build --label decnet.image=service -t "$img" "$tmp" || rc=$?
 	rm -rf "$tmp"
 	[ $rc = 0 ] && built[$img]=1 && echo "build.sh: $img built (generic listener, ports ${svc_ports[$slug]})"
 	return $rc
