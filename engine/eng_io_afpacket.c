@@ -276,46 +276,33 @@ static int setup_rings(struct afp_io *a, const struct eng_io_cfg *cfg, char *err
 		snprintf(err, errlen, "PACKET_VERSION: %s", strerror(errno));
 		return -errno;
 	}
-	size_t rx_len, tx_len = (size_t)TX_FRAMES * FRAME_SIZE;
+	size_t tx_len = (size_t)TX_FRAMES * FRAME_SIZE;
 	unsigned mib = cfg->ring_blocks ? cfg->ring_blocks : 8;
-	if (v == TPACKET_V3) {
-		struct tpacket_req3 rx = {
-			.tp_block_size = BLOCK_SIZE,
-			.tp_block_nr = mib,
-			.tp_frame_size = FRAME_SIZE,
-			.tp_frame_nr = mib * (BLOCK_SIZE / FRAME_SIZE),
-			.tp_retire_blk_tov = 1, /* ms; rounded up to a jiffy */
-		};
-		struct tpacket_req3 tx = {
-			.tp_block_size = BLOCK_SIZE,
-			.tp_block_nr = (unsigned)(tx_len / BLOCK_SIZE),
-			.tp_frame_size = FRAME_SIZE,
-			.tp_frame_nr = TX_FRAMES,
-		};
-		if (setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &rx, sizeof(rx)) < 0 ||
-		    setsockopt(a->fd, SOL_PACKET, PACKET_TX_RING, &tx, sizeof(tx)) < 0)
-			goto ring_err;
-		a->rx_blocks = mib;
-		rx_len = (size_t)mib * BLOCK_SIZE;
-	} else {
-		struct tpacket_req rx = {
-			.tp_block_size = BLOCK_SIZE,
-			.tp_block_nr = mib,
-			.tp_frame_size = FRAME_SIZE,
-			.tp_frame_nr = mib * (BLOCK_SIZE / FRAME_SIZE),
-		};
-		struct tpacket_req tx = {
-			.tp_block_size = BLOCK_SIZE,
-			.tp_block_nr = (unsigned)(tx_len / BLOCK_SIZE),
-			.tp_frame_size = FRAME_SIZE,
-			.tp_frame_nr = TX_FRAMES,
-		};
-		if (setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &rx, sizeof(rx)) < 0 ||
-		    setsockopt(a->fd, SOL_PACKET, PACKET_TX_RING, &tx, sizeof(tx)) < 0)
-			goto ring_err;
-		a->rx_blocks = rx.tp_frame_nr;
-		rx_len = (size_t)mib * BLOCK_SIZE;
+	size_t rx_len = (size_t)mib * BLOCK_SIZE;
+	/* struct tpacket_req3 starts with the four fields of struct
+	 * tpacket_req, so one request serves both versions: v2 passes the
+	 * shorter size and the kernel reads only those. */
+	struct tpacket_req3 rx = {
+		.tp_block_size = BLOCK_SIZE,
+		.tp_block_nr = mib,
+		.tp_frame_size = FRAME_SIZE,
+		.tp_frame_nr = mib * (BLOCK_SIZE / FRAME_SIZE),
+		.tp_retire_blk_tov = v == TPACKET_V3 ? 1 : 0, /* ms; rounded up to a jiffy */
+	};
+	struct tpacket_req3 tx = {
+		.tp_block_size = BLOCK_SIZE,
+		.tp_block_nr = (unsigned)(tx_len / BLOCK_SIZE),
+		.tp_frame_size = FRAME_SIZE,
+		.tp_frame_nr = TX_FRAMES,
+	};
+	socklen_t req_len = v == TPACKET_V3 ? sizeof(struct tpacket_req3) : sizeof(struct tpacket_req);
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &rx, req_len) < 0 ||
+	    setsockopt(a->fd, SOL_PACKET, PACKET_TX_RING, &tx, req_len) < 0) {
+		snprintf(err, errlen, "packet ring setup: %s", strerror(errno));
+		return -errno;
 	}
+	/* v3 hands out blocks, v2 frames. */
+	a->rx_blocks = v == TPACKET_V3 ? mib : rx.tp_frame_nr;
 	a->map_len = rx_len + tx_len;
 	a->map = mmap(NULL, a->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED | MAP_POPULATE,
 		      a->fd, 0);
@@ -328,9 +315,6 @@ static int setup_rings(struct afp_io *a, const struct eng_io_cfg *cfg, char *err
 	a->rx_ring = a->map;
 	a->tx_ring = a->map + rx_len;
 	return 0;
-ring_err:
-	snprintf(err, errlen, "packet ring setup: %s", strerror(errno));
-	return -errno;
 }
 
 int eng_io_afpacket_open(const struct eng_io_cfg *cfg, struct eng_io **out, char *err, unsigned errlen)

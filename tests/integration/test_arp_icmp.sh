@@ -22,7 +22,8 @@ pass() { echo "ok: $*"; }
 lab_up arp$$
 scan tshark -q -i scan0 -w "$LAB_DIR/scan.pcap" -f "arp or icmp" >/dev/null 2>&1 &
 TSHARK=$!
-lab_engine "$DECNET_SRC/tests/integration/data/three-families.ini" --stats-on-exit \
+# An argument "v3" runs the same test over the TPACKET_V3 ring.
+lab_engine "$DECNET_SRC/tests/integration/data/three-families.ini" --ring "${1:-v2}" --stats-on-exit \
 	--events "$LAB_DIR/events.ndjson" || exit 1
 # A plain-text subscriber on the read-only socket, as an operator would do.
 command -v socat >/dev/null || { echo "FAIL: socat not installed"; exit 1; }
