@@ -337,7 +337,7 @@ static void bench_load(const char *path, const struct file_view *f)
 static void test_real_db(void)
 {
 	const char *path = fp_test_db_path();
-	struct file_view f;
+	struct file_view f = {NULL, 0};
 	struct fp_osdb_stats st;
 
 	CHECK(slurp(path, &f) == 0);
