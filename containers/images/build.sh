@@ -6,9 +6,11 @@
 # With no IMAGE, builds everything: the base, the listener, and one image
 # per service in `decnet services --json`. An IMAGE is a full name
 # (decnet/svc-ftp:latest, decnet/base-debian:bookworm) or a service slug
-# (ftp). Images that already exist are skipped unless --no-cache, which
-# rebuilds them (the base too, with a fresh mmdebstrap) and passes
-# --no-cache to docker build. --list prints the image names and exits.
+# (ftp). Images that exist and are current (their decnet.recipe label is
+# the hash of the recipe files, base image and ports that made them) are
+# skipped unless --no-cache, which rebuilds them (the base too, with a
+# fresh mmdebstrap) and passes --no-cache to docker build. --list prints
+# the image names and exits.
 #
 # The chain:
 #   decnet/base-debian:bookworm   mmdebstrap --variant=minbase bookworm
@@ -81,13 +83,31 @@ for s in json.load(sys.stdin):
 exists() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
 # Images built by this run are never rebuilt in it, even under --no-cache.
 declare -A built
-skip() {
+# An image is current when its decnet.recipe label is the hash of what
+# made it (recipe files, base image, ports): editing a recipe rebuilds.
+recipe_hash() { # DIR [extra words...]
+	local dir=$1
+	shift
+	{ (cd "$dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum); echo "$@"; } |
+		sha256sum | cut -c1-16
+}
+label_of() { "$DOCKER" image inspect -f '{{index .Config.Labels "decnet.recipe"}}' "$1" 2>/dev/null; }
+skip() { # IMAGE HASH
 	[ -n "${built[$1]:-}" ] && return 0
-	[ $no_cache = 0 ] && exists "$1" && echo "build.sh: $1 exists, skipped" && built[$1]=1
+	[ $no_cache = 0 ] || return 1
+	exists "$1" || return 1
+	if [ "$(label_of "$1")" != "$2" ]; then
+		echo "build.sh: $1 exists but its recipe changed: rebuilding"
+		return 1
+	fi
+	echo "build.sh: $1 is current, skipped"
+	built[$1]=1
 }
 
 build_base() {
-	skip "$BASE" && return 0
+	local hash
+	hash=$(recipe_hash "$here/base")
+	skip "$BASE" "$hash" && return 0
 	command -v mmdebstrap >/dev/null || { echo "build.sh: mmdebstrap not installed (apt-get install mmdebstrap)" >&2; return 1; }
 	local tmp pkgs t0=$SECONDS
 	tmp=$(mktemp -d /tmp/decnet-base.XXXXXX)
@@ -106,6 +126,7 @@ build_base() {
 		--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 		--change 'CMD ["sleep", "infinity"]' \
 		--change 'LABEL decnet.image=base' \
+		--change "LABEL decnet.recipe=$hash" \
 		"$tmp/rootfs.tar" "$BASE" >/dev/null
 	rm -rf "$tmp"
 	built[$BASE]=1
@@ -140,11 +161,12 @@ quiet_build() {
 	return $rc
 }
 
-# docker_build TAG DIR [extra build args...]
+# docker_build TAG DIR HASH [extra build args...]
 docker_build() {
-	local tag=$1 dir=$2 t0=$SECONDS
-	shift 2
-	local args=(--network host --label decnet.image=service --build-arg "BASE_IMAGE=$(base_image)" -t "$tag")
+	local tag=$1 dir=$2 hash=$3 t0=$SECONDS
+	shift 3
+	local args=(--network host --label decnet.image=service --label "decnet.recipe=$hash"
+		--build-arg "BASE_IMAGE=$(base_image)" -t "$tag")
 	[ $no_cache = 1 ] && args+=(--no-cache)
 	local v
 	for v in http_proxy https_proxy no_proxy; do
@@ -157,28 +179,35 @@ docker_build() {
 }
 
 build_listener() {
-	skip "$LISTENER" && return 0
+	local hash
+	hash=$(recipe_hash "$here/listener" "$(base_image)" "$(label_of "$(base_image)")")
+	skip "$LISTENER" "$hash" && return 0
 	ensure_base
-	docker_build "$LISTENER" "$here/listener"
+	hash=$(recipe_hash "$here/listener" "$(base_image)" "$(label_of "$(base_image)")")
+	docker_build "$LISTENER" "$here/listener" "$hash"
 }
 
 # build_service SLUG
 build_service() {
-	local slug=$1 img=${svc_image[$1]}
-	skip "$img" && return 0
+	local slug=$1 img=${svc_image[$1]} hash
 	if [ -d "$here/svc-$slug" ]; then
+		hash=$(recipe_hash "$here/svc-$slug" "$(base_image)" "$(label_of "$(base_image)")")
+		skip "$img" "$hash" && return 0
 		ensure_base
-		docker_build "$img" "$here/svc-$slug"
+		hash=$(recipe_hash "$here/svc-$slug" "$(base_image)" "$(label_of "$(base_image)")")
+		docker_build "$img" "$here/svc-$slug" "$hash"
 		return
 	fi
 	build_listener
+	hash=$(recipe_hash "$here/listener" "$(label_of "$LISTENER")" "${svc_ports[$slug]}")
+	skip "$img" "$hash" && return 0
 	local tmp
 	tmp=$(mktemp -d /tmp/decnet-svc.XXXXXX)
 	# A two-line Dockerfile: the listener with this service's identity.
 	printf 'FROM %s\nENV DECNET_SERVICE=%s DECNET_PORTS=%s\nLABEL decnet.listener=generic\n' \
 		"$LISTENER" "$slug" "${svc_ports[$slug]}" >"$tmp/Dockerfile"
 	local rc=0
-	quiet_build --label decnet.image=service -t "$img" "$tmp" || rc=$?
+	quiet_build --label decnet.image=service --label "decnet.recipe=$hash" -t "$img" "$tmp" || rc=$?
 	rm -rf "$tmp"
 	[ $rc = 0 ] && built[$img]=1 && echo "build.sh: $img built (generic listener, ports ${svc_ports[$slug]})"
 	return $rc

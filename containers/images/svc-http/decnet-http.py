@@ -21,6 +21,7 @@ DEFAULT = b"<html><body><h1>It works!</h1></body></html>\n"
 
 
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
     server_version = SERVER
     sys_version = ""
 
