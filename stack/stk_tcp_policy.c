@@ -26,7 +26,6 @@
 
 /* Layout rows: OPT(kind, condition mask, wanted bits, value). */
 #define OPT(k, m, w, v) {STK_TOPT_##k, (m), (w), (v)}
-#define ALWAYS 0, 0
 
 /* No-flow answers: nmap's S=, A=, F=, DF, W per probe. */
 #define DROP {STK_NOFLOW_DROP, 0, 0, false, false, 0}
@@ -42,7 +41,7 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		.ts = {true, true, STK_TS_PER_PEER, 1000},
 		/* M5B4 [S|NN] T [NNS] NW7 */
 		.synack_opts = {
-			OPT(MSS, ALWAYS, 1460),
+			OPT(MSS, 0, 0, 1460),
 			OPT(NOP, S_SACK | S_TS, S_TS, 0),
 			OPT(NOP, S_SACK | S_TS, S_TS, 0),
 			OPT(SACKOK, S_SACK | S_TS, S_SACK | S_TS, 0),
@@ -81,7 +80,7 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		.ts = {false, true, STK_TS_PER_HOST, 0}, /* TS=U */
 		/* M5B4 NW8 NNS */
 		.synack_opts = {
-			OPT(MSS, ALWAYS, 1460),
+			OPT(MSS, 0, 0, 1460),
 			OPT(NOP, S_WS, S_WS, 0),
 			OPT(WS, S_WS, S_WS, 8),
 			OPT(NOP, S_SACK, S_SACK, 0),
@@ -115,7 +114,7 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		.ts = {true, true, STK_TS_PER_FLOW, 1000},
 		/* M5B4 NW6 [S] [NN] T, or S LL without timestamps */
 		.synack_opts = {
-			OPT(MSS, ALWAYS, 1460),
+			OPT(MSS, 0, 0, 1460),
 			OPT(NOP, S_WS, S_WS, 0),
 			OPT(WS, S_WS, S_WS, 6),
 			OPT(SACKOK, S_SACK, S_SACK, 0),
@@ -151,7 +150,7 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		/* A slow tick-driven ISN (ISR ~ 0x65), little randomness. */
 		.isn = {STK_ISN_CLOCK, 6250, 1, 16},
 		.ts = {false, true, STK_TS_PER_HOST, 0},
-		.synack_opts = {OPT(MSS, ALWAYS, 1460)},
+		.synack_opts = {OPT(MSS, 0, 0, 1460)},
 		.synack_win = {{0, 0, 2920}},
 		.df_synack = false,
 		.df_flow = false,
@@ -176,7 +175,7 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		.isn = {STK_ISN_HASH_CLOCK, 4000000, 1, 0},
 		.ts = {false, true, STK_TS_PER_HOST, 0},
 		/* M5B4 / M578 / M280 / M218: the smaller of 1460 and the SYN's. */
-		.synack_opts = {OPT(MSS_CLAMP, ALWAYS, 1460)},
+		.synack_opts = {OPT(MSS_CLAMP, 0, 0, 1460)},
 		.synack_win = {{0, 0, 4128}},
 		.df_synack = false,
 		.df_flow = false,
@@ -280,8 +279,6 @@ void stk_host_gen_init(struct stk_host_gen *g, uint32_t ip_raw)
 	g->rng = ((uint64_t)ip_raw << 32 | ip_raw) ^ 0x9e3779b97f4a7c15ull;
 	if (!g->rng)
 		g->rng = 1;
-	g->isn_base = (uint32_t)stk_gen_rand(g);
-	g->ts_base = (uint32_t)stk_gen_rand(g);
 	g->unreach.milli_tokens = UINT32_MAX; /* full at first use */
 	g->rst.milli_tokens = UINT32_MAX;
 }

@@ -194,8 +194,7 @@ struct stk_bucket {
 };
 
 struct stk_host_gen {
-	uint64_t rng;
-	uint32_t isn_base, ts_base;
+	uint64_t rng;             /* IP-ID randomness (ISNs use the stack's secret) */
 	uint16_t ip_id[STK_IPID_COUNTERS];
 	struct stk_bucket unreach, rst;
 };
@@ -212,7 +211,7 @@ const struct stk_tcp_policy *stk_host_tcp_policy(const struct stk_host *h);
  * tests; compiled personas must be checked before use. */
 int stk_tcp_policy_check(const struct stk_tcp_policy *p);
 
-/* Deterministic start for a new host (IP IDs, bases, RNG) from its address. */
+/* Deterministic start for a new host (IP IDs, RNG, buckets) from its address. */
 void stk_host_gen_init(struct stk_host_gen *g, uint32_t ip_raw);
 
 /* Next IP ID for a packet of class cls sent by h (advances its counter). */
