@@ -16,5 +16,7 @@
 int ctl_cmd_services(int argc, char **argv, FILE *out);
 int ctl_cmd_archetypes(int argc, char **argv, FILE *out);
 int ctl_cmd_distros(int argc, char **argv, FILE *out);
+/* decnet personas (ctl_personas.c): reads nmap's nmap-os-db. */
+int ctl_cmd_personas(int argc, char **argv, FILE *out);
 
 #endif

@@ -129,6 +129,7 @@ static const struct cli_cmd commands[] = {
 	{"services", "list the 25 honeypot services (--json)", ctl_cmd_services},
 	{"archetypes", "list the machine archetypes (--json)", ctl_cmd_archetypes},
 	{"distros", "list the distro profiles (--json)", ctl_cmd_distros},
+	{"personas", "what nmap_os= can name: families and nmap-os-db entries (--search, --json)", ctl_cmd_personas},
 	{"deploy", "deploy deckies: decnetd (default) or Docker containers (--classic)", ctl_cmd_deploy},
 	{"status", "the deployed deckies, engine and classic (--json)", ctl_cmd_status},
 	{"teardown", "remove deckies: --all, or --id NAME", ctl_cmd_teardown},

@@ -131,8 +131,20 @@ struct fleet_decky {
 
 struct fleet_store; /* private to fleet/ */
 
+/* Resolves an nmap_os= value that is not one of the five families: an
+ * exact nmap-os-db Fingerprint name. Returns 0 with the canonical value
+ * and the entry's family, or -ENOENT / -errno with a one-line reason in
+ * hint ("did you mean ..."). fleet_osdb.c provides one backed by nmap's
+ * database; without a resolver only the families are accepted. */
+struct fleet_os_resolver {
+	int (*resolve)(void *ctx, const char *value, char canon[FLEET_OS_MAX],
+		       enum fp_family *family, char *hint, size_t hintlen);
+	void *ctx;
+};
+
 struct fleet_config {
 	char *file;                /* path as given, for messages */
+	const struct fleet_os_resolver *os_resolver; /* borrowed; may be NULL */
 	uint32_t net;              /* host byte order, network address */
 	uint8_t prefix;
 	uint32_t gw;
@@ -161,6 +173,30 @@ int fleet_load_file(const char *path, struct fleet_config *out, struct fleet_err
 int fleet_load_buffer(const char *name, const char *buf, size_t len,
 		      struct fleet_config *out, struct fleet_error *err);
 void fleet_config_free(struct fleet_config *cfg);
+/* The same, with a resolver for exact nmap-os-db names (kept in the config
+ * for fleet_decky_from_kv; it must outlive the config). */
+int fleet_load_file_ex(const char *path, const struct fleet_os_resolver *os,
+		       struct fleet_config *out, struct fleet_error *err);
+int fleet_load_buffer_ex(const char *name, const char *buf, size_t len,
+			 const struct fleet_os_resolver *os, struct fleet_config *out,
+			 struct fleet_error *err);
+
+/* A resolver backed by nmap's nmap-os-db at path (NULL: the build's
+ * default), loaded on first use only, so fleets that name only families
+ * never read it. "NAME" picks the first entry of that name in the file,
+ * "NAME#N" its N-th (1-based) entry. */
+struct fp_osdb;
+struct fleet_osdb_resolver {
+	struct fleet_os_resolver r;
+	char path[256];
+	struct fp_osdb *db;        /* NULL until loaded */
+	int load_rc;               /* 0 untried/ok, else -errno of the failed load */
+	char load_err[256];
+};
+void fleet_osdb_resolver_init(struct fleet_osdb_resolver *res, const char *path);
+void fleet_osdb_resolver_free(struct fleet_osdb_resolver *res);
+/* The loaded database (loading it now if needed) or NULL with why in err. */
+struct fp_osdb *fleet_osdb_resolver_db(struct fleet_osdb_resolver *res, char *err, size_t errlen);
 
 /* Build one decky from key/value pairs as an INI decky section would give
  * them (ip, services, archetype, nmap_os, mac, hostname, distro), checked

@@ -149,7 +149,17 @@ static int key_nmap_os(struct spec_ctx *c, const struct fleet_kv *kv)
 	if (fleet_nmap_os_resolve(kv->value, c->spec->nmap_os, &c->spec->family) == 0)
 		return 0;
 	nmap_os_choices(choices, sizeof(choices));
-	fleet_err_set(c->err, kv->line, "unknown nmap_os '%s' (one of: %s)", kv->value, choices);
+	const struct fleet_os_resolver *os = c->cfg->os_resolver;
+	if (!os) {
+		fleet_err_set(c->err, kv->line, "unknown nmap_os '%s' (one of: %s)", kv->value, choices);
+		return -EINVAL;
+	}
+	char hint[200];
+	hint[0] = 0;
+	if (os->resolve(os->ctx, kv->value, c->spec->nmap_os, &c->spec->family, hint, sizeof(hint)) == 0)
+		return 0;
+	fleet_err_set(c->err, kv->line, "unknown nmap_os '%s': %s (families: %s)", kv->value, hint,
+		      choices);
 	return -EINVAL;
 }
 

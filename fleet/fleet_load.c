@@ -602,9 +602,17 @@ static void loader_free(struct loader *l)
 int fleet_load_buffer(const char *name, const char *buf, size_t len,
 		      struct fleet_config *out, struct fleet_error *err)
 {
+	return fleet_load_buffer_ex(name, buf, len, NULL, out, err);
+}
+
+int fleet_load_buffer_ex(const char *name, const char *buf, size_t len,
+			 const struct fleet_os_resolver *os, struct fleet_config *out,
+			 struct fleet_error *err)
+{
 	struct fleet_error dummy;
 	struct loader l = {.err = err ? err : &dummy};
 	int r;
+	l.cfg.os_resolver = os;
 
 	fleet_err_init(l.err, name);
 	if (out)
@@ -684,6 +692,12 @@ err:
 
 int fleet_load_file(const char *path, struct fleet_config *out, struct fleet_error *err)
 {
+	return fleet_load_file_ex(path, NULL, out, err);
+}
+
+int fleet_load_file_ex(const char *path, const struct fleet_os_resolver *os,
+		       struct fleet_config *out, struct fleet_error *err)
+{
 	struct fleet_error dummy;
 	char *buf;
 	size_t len = 0;
@@ -699,7 +713,7 @@ int fleet_load_file(const char *path, struct fleet_config *out, struct fleet_err
 	int r = read_file(path, &buf, &len, err);
 	if (r < 0)
 		return r;
-	r = fleet_load_buffer(path, buf, len, out, err);
+	r = fleet_load_buffer_ex(path, buf, len, os, out, err);
 	free(buf);
 	return r;
 }
