@@ -34,6 +34,8 @@ static void usage(FILE *out)
 		"      --events FILE       append one JSON record per attacker touch (ECS field\n"
 		"                          names) to FILE; '-' for stdout. Subscribers of the\n"
 		"                          control socket's events.subscribe get the same records\n"
+		"      --nmap-os-db PATH   nmap's OS database, read when nmap_os= names an entry\n"
+		"                          (default " DECNET_NMAP_OS_DB ", or $DECNET_NMAP_OS_DB)\n"
 		"  -q, --quiet             only warnings and errors on stderr\n"
 		"  -v, --verbose           debug messages\n"
 		"  -h, --help              this help\n"
@@ -54,7 +56,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-enum { OPT_PCAP_IN = 256, OPT_PCAP_OUT, OPT_CONTROL, OPT_RING, OPT_RING_MB, OPT_MAX, OPT_STATS, OPT_EVENTS };
+enum { OPT_PCAP_IN = 256, OPT_PCAP_OUT, OPT_CONTROL, OPT_RING, OPT_RING_MB, OPT_MAX, OPT_STATS, OPT_EVENTS, OPT_OSDB };
 
 int main(int argc, char **argv)
 {
@@ -70,6 +72,7 @@ int main(int argc, char **argv)
 		{"max-deckies", required_argument, 0, OPT_MAX},
 		{"stats-on-exit", no_argument, 0, OPT_STATS},
 		{"events", required_argument, 0, OPT_EVENTS},
+		{"nmap-os-db", required_argument, 0, OPT_OSDB},
 		{"quiet", no_argument, 0, 'q'},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
@@ -110,6 +113,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_STATS: opt.stats_on_exit = true; break;
 		case OPT_EVENTS: opt.events_file = optarg; break;
+		case OPT_OSDB: opt.nmap_os_db = optarg; break;
 		case 'q': eng_log_set_level(ENG_LOG_WARN); break;
 		case 'v': eng_log_set_level(ENG_LOG_DEBUG); break;
 		case 'h': usage(stdout); return 0;

@@ -168,7 +168,7 @@ int eng_engine_reload(struct eng_engine *e, const char *path, struct eng_reload_
 	memset(res, 0, sizeof(*res));
 	if (!path)
 		path = e->opt.config_path;
-	int rc = fleet_load_file(path, &next, &ferr);
+	int rc = fleet_load_file_ex(path, &e->osdb.r, &next, &ferr);
 	if (rc) {
 		fleet_error_format(&ferr, err, errlen);
 		return rc;
@@ -357,7 +357,8 @@ int eng_engine_start(struct eng_engine *e, const struct eng_options *opt, char *
 	if (!e->opt.max_deckies)
 		e->opt.max_deckies = 100000;
 
-	rc = fleet_load_file(opt->config_path, &e->fleet, &ferr);
+	fleet_osdb_resolver_init(&e->osdb, opt->nmap_os_db);
+	rc = fleet_load_file_ex(opt->config_path, &e->osdb.r, &e->fleet, &ferr);
 	if (rc) {
 		fleet_error_format(&ferr, err, errlen);
 		return rc;
@@ -386,6 +387,7 @@ int eng_engine_start(struct eng_engine *e, const struct eng_options *opt, char *
 	e->n_free_slots = e->opt.max_deckies;
 	e->stk.hosts = &e->hosts;
 	e->stk.tx_pool = &e->tx_pool;
+	fleet_osdb_resolver_free(&e->osdb);
 	rc = eng_events_open(&e->events, e->opt.events_file, err, errlen);
 	if (rc)
 		goto fail;

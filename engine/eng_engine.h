@@ -35,12 +35,14 @@ struct eng_options {
 	uint32_t max_deckies;
 	bool stats_on_exit;    /* print counters as JSON on stdout at exit */
 	const char *events_file; /* NDJSON event records (append), "-" = stdout */
+	const char *nmap_os_db;  /* nmap-os-db path (NULL: build default / $DECNET_NMAP_OS_DB) */
 	bool quiet;
 };
 
 struct eng_engine {
 	struct eng_options opt;
 	struct fleet_config fleet;
+	struct fleet_osdb_resolver osdb; /* nmap_os= entry names; loaded on first use */
 	struct eng_loop *loop;
 	struct eng_io *io;
 	struct stk_hosts hosts;
