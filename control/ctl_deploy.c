@@ -159,21 +159,22 @@ static int parse_deploy(int argc, char **argv, struct deploy_args *a, FILE *out)
 }
 
 /* The fleet from -c or from the flags; INI errors print FILE:LINE. */
-static int load_fleet(const struct deploy_args *a, struct fleet_config *cfg, char **ini_text)
+static int load_fleet(const struct deploy_args *a, const struct fleet_os_resolver *os,
+		      struct fleet_config *cfg, char **ini_text)
 {
 	struct fleet_error fe;
 	char msg[600];
 	int rc;
 	*ini_text = NULL;
 	if (a->config) {
-		rc = fleet_load_file(a->config, cfg, &fe);
+		rc = fleet_load_file_ex(a->config, os, cfg, &fe);
 	} else {
 		char err[256];
 		if ((rc = ctl_fleet_from_flags(&a->f, ini_text, err, sizeof(err))) < 0) {
 			fprintf(stderr, "decnet deploy: %s\n", err);
 			return 2;
 		}
-		rc = fleet_load_buffer("(deploy flags)", *ini_text, strlen(*ini_text), cfg, &fe);
+		rc = fleet_load_buffer_ex("(deploy flags)", *ini_text, strlen(*ini_text), os, cfg, &fe);
 	}
 	if (rc < 0) {
 		fleet_error_format(&fe, msg, sizeof(msg));
@@ -295,8 +296,13 @@ int ctl_cmd_deploy(int argc, char **argv, FILE *out)
 	int rc = parse_deploy(argc, argv, &a, out);
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	if ((rc = load_fleet(&a, &cfg, &ini_text)) != 0)
+	/* nmap_os= may name nmap-os-db entries: the same resolver as decnetd. */
+	struct fleet_osdb_resolver osdb;
+	fleet_osdb_resolver_init(&osdb, NULL);
+	if ((rc = load_fleet(&a, &osdb.r, &cfg, &ini_text)) != 0) {
+		fleet_osdb_resolver_free(&osdb);
 		return rc;
+	}
 	struct ctr_plan_opts po = {.interface = a.f.interface, .ipvlan = a.ipvlan,
 				   .log_target = a.config ? a.f.log_target : NULL,
 				   .log_file = a.config ? a.f.log_file : NULL,
@@ -317,6 +323,7 @@ int ctl_cmd_deploy(int argc, char **argv, FILE *out)
 	}
 out_cfg:
 	fleet_config_free(&cfg);
+	fleet_osdb_resolver_free(&osdb);
 	free(ini_text);
 	return rc;
 }

@@ -21,9 +21,16 @@ static int cmd_help(int argc, char **argv, FILE *out);
 static int cmd_ctl(int argc, char **argv, FILE *out)
 {
 	const char *path = getenv("DECNET_CONTROL");
+	const char *run_dir = getenv("DECNET_RUN_DIR");
+	char run_sock[512];
 	bool json = false;
 	long timeout_ms = 5000;
 	int i = 1;
+	/* Where `decnet deploy` put it: $DECNET_RUN_DIR/decnetd.sock. */
+	if ((!path || !*path) && run_dir && *run_dir) {
+		snprintf(run_sock, sizeof(run_sock), "%s/decnetd.sock", run_dir);
+		path = run_sock;
+	}
 	if (!path || !*path)
 		path = CTL_DEFAULT_SOCKET;
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -43,7 +50,8 @@ static int cmd_ctl(int argc, char **argv, FILE *out)
 				"Usage: decnet ctl [--socket PATH] [--json] [--timeout MS] COMMAND [key=value ...]\n"
 				"\n"
 				"Send one command to decnetd's control socket and print the result.\n"
-				"  --socket PATH  socket (default $DECNET_CONTROL or %s;\n"
+				"  --socket PATH  socket (default $DECNET_CONTROL, $DECNET_RUN_DIR/decnetd.sock\n"
+				"                 or %s;\n"
 				"                 PATH.ro is the read-only socket)\n"
 				"  --json         print the raw JSON result on one line\n"
 				"Words without '=' are passed as args._ (e.g. the decky name).\n"

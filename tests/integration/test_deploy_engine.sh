@@ -51,6 +51,15 @@ grep -q '^engine: decnetd on eng0, 3 deckies' "$LAB_DIR/status.txt" && grep -q '
 cli status --json | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j["classic"] is None; assert len(j["engine"]["deckies"])==3' &&
 	pass "status --json" || fail "status --json"
 
+# Live changes through the control socket, as an operator would make them.
+cli ctl decky.add name=live-01 ip=10.77.0.50 services=ssh nmap_os=cisco >/dev/null && pass "ctl decky.add live-01" || fail "ctl decky.add"
+out=$(scan arping -c 1 -w 1 -i scan0 10.77.0.50 2>&1)
+echo "$out" | grep -q ' from ' && pass "  live-01 answers ARP within 1 s" || fail "  live-01: no ARP reply within 1 s: $out"
+cli status | grep -q '^live-01 .*10.77.0.50' && pass "  status shows live-01" || fail "  status lacks live-01"
+cli ctl decky.remove live-01 >/dev/null && pass "ctl decky.remove live-01" || fail "ctl decky.remove"
+out=$(scan arping -c 1 -w 1 -i scan0 10.77.0.50 2>&1)
+echo "$out" | grep -q ' from ' && fail "  live-01 still answers" || pass "  live-01 silent"
+cli status | grep -q '^live-01 ' && fail "  status still shows live-01" || pass "  status without live-01"
 cli teardown --id win-01 >/dev/null 2>&1 && pass "teardown --id win-01" || fail "teardown --id win-01"
 scan ping -c 1 -W 1 10.77.0.11 >/dev/null 2>&1 && fail "win-01 still answers" || pass "  win-01 silent"
 cli teardown --all >"$LAB_DIR/td.out" 2>&1 && grep -q 'stopped decnetd' "$LAB_DIR/td.out" && pass "teardown --all stopped decnetd" ||

@@ -221,6 +221,19 @@ def main():
                     "10.77.0.250:5140" if full else None)
         run_variant(dump, validator, ini, ["--interface", "eth0", "--log-target", "127.0.0.1:5140",
                                            "--distro", "debian"], "127.0.0.1:5140")
+    # What a user runs: `decnet deploy -c FILE --dry-run` prints the same
+    # document (the CLI and the test driver share the plan code).
+    cli = os.environ.get("DECNET_CLI")
+    check(bool(cli), "DECNET_CLI names the decnet binary")
+    for ini in inis if cli else []:
+        where = f"decnet deploy --dry-run -c {os.path.basename(ini)}"
+        proc = subprocess.run([cli, "deploy", "--dry-run", "-c", ini], capture_output=True, text=True)
+        if not check(proc.returncode == 0, f"{where}: exit {proc.returncode}: {proc.stderr.strip()}"):
+            continue
+        doc = json.loads(proc.stdout)
+        ref = json.loads(subprocess.run([dump, ini], capture_output=True, text=True).stdout)
+        check(doc == ref, f"{where}: same document as the plan renderer")
+        check(not list(validator.iter_errors(doc)), f"{where}: valid against the compose-spec schema")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
