@@ -338,6 +338,7 @@ static void engine_cleanup(struct eng_engine *e)
 	e->free_slots = NULL;
 	free(e->deckies);
 	fleet_config_free(&e->fleet);
+	fleet_osdb_resolver_free(&e->osdb);
 	e->ctl = NULL;
 	e->io = NULL;
 	e->loop = NULL;
@@ -361,6 +362,7 @@ int eng_engine_start(struct eng_engine *e, const struct eng_options *opt, char *
 	rc = fleet_load_file_ex(opt->config_path, &e->osdb.r, &e->fleet, &ferr);
 	if (rc) {
 		fleet_error_format(&ferr, err, errlen);
+		fleet_osdb_resolver_free(&e->osdb);
 		return rc;
 	}
 	if (e->fleet.n_deckies > e->opt.max_deckies) {
@@ -387,7 +389,6 @@ int eng_engine_start(struct eng_engine *e, const struct eng_options *opt, char *
 	e->n_free_slots = e->opt.max_deckies;
 	e->stk.hosts = &e->hosts;
 	e->stk.tx_pool = &e->tx_pool;
-	fleet_osdb_resolver_free(&e->osdb);
 	rc = eng_events_open(&e->events, e->opt.events_file, err, errlen);
 	if (rc)
 		goto fail;
