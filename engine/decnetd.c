@@ -34,6 +34,9 @@ static void usage(FILE *out)
 		"      --events FILE       append one JSON record per attacker touch (ECS field\n"
 		"                          names) to FILE; '-' for stdout. Subscribers of the\n"
 		"                          control socket's events.subscribe get the same records\n"
+		"      --events-rate N     at most N records per second (default 20000 live, no limit\n"
+		"                          for --backend pcap; 0 = no limit); the rest are counted\n"
+		"                          as rate_limited\n"
 		"      --nmap-os-db PATH   nmap's OS database, read when nmap_os= names an entry\n"
 		"                          (default " DECNET_NMAP_OS_DB ", or $DECNET_NMAP_OS_DB)\n"
 		"  -q, --quiet             only warnings and errors on stderr\n"
@@ -56,7 +59,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-enum { OPT_PCAP_IN = 256, OPT_PCAP_OUT, OPT_CONTROL, OPT_RING, OPT_RING_MB, OPT_MAX, OPT_STATS, OPT_EVENTS, OPT_OSDB };
+enum { OPT_PCAP_IN = 256, OPT_PCAP_OUT, OPT_CONTROL, OPT_RING, OPT_RING_MB, OPT_MAX, OPT_STATS, OPT_EVENTS, OPT_OSDB, OPT_EVRATE };
 
 int main(int argc, char **argv)
 {
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
 		{"stats-on-exit", no_argument, 0, OPT_STATS},
 		{"events", required_argument, 0, OPT_EVENTS},
 		{"nmap-os-db", required_argument, 0, OPT_OSDB},
+		{"events-rate", required_argument, 0, OPT_EVRATE},
 		{"quiet", no_argument, 0, 'q'},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
@@ -80,6 +84,7 @@ int main(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	struct eng_options opt = {.backend = "afpacket"};
+	bool events_rate_set = false;
 	unsigned long v;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:i:b:qvhV", longopts, NULL)) != -1) {
@@ -114,6 +119,14 @@ int main(int argc, char **argv)
 		case OPT_STATS: opt.stats_on_exit = true; break;
 		case OPT_EVENTS: opt.events_file = optarg; break;
 		case OPT_OSDB: opt.nmap_os_db = optarg; break;
+		case OPT_EVRATE:
+			if (parse_uint(optarg, 100000000, &v)) {
+				fprintf(stderr, "decnetd: --events-rate: expected a number, got '%s'\n", optarg);
+				return 2;
+			}
+			opt.events_rate = (uint32_t)v;
+			events_rate_set = true;
+			break;
 		case 'q': eng_log_set_level(ENG_LOG_WARN); break;
 		case 'v': eng_log_set_level(ENG_LOG_DEBUG); break;
 		case 'h': usage(stdout); return 0;
@@ -129,6 +142,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "decnetd: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return 2;
 	}
+	/* Live traffic is rate-limited; a capture read offline is not. */
+	if (!events_rate_set)
+		opt.events_rate = strcmp(opt.backend, "pcap") == 0 ? 0 : 20000;
 	if (!opt.config_path) {
 		fprintf(stderr, "decnetd: -c FILE.ini is required (see --help)\n");
 		return 2;

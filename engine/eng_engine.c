@@ -15,6 +15,8 @@
 
 #include "control/ctl_server.h"
 #include "engine/eng_log.h"
+#include "protocols/proto.h"
+#include "stack/stk_tcp.h"
 
 int eng_commands_register(struct eng_engine *e);
 
@@ -27,8 +29,30 @@ static struct stk_host_policy family_policy(enum fp_family fam)
 		.ttl = fp_family_info(fam)->ttl,
 		.icmp_echo_copy_code = fam != FP_FAMILY_WINDOWS,
 		.icmp_echo_df = false,
+		.tcp = stk_tcp_policy_family(fam),
 	};
 	return p;
+}
+
+/* Open (or close) the decky's service ports in the stack; which responder
+ * answers which port is protocols/' table. A port two services share is
+ * opened once (the first wins). */
+static void decky_ports(struct eng_engine *e, const struct fleet_decky *d, bool open)
+{
+	uint32_t ip_raw = htonl(d->ip);
+	for (unsigned i = 0; i < d->n_services; i++) {
+		const struct fleet_service *svc = d->services[i].svc;
+		for (unsigned k = 0; k < svc->n_ports; k++) {
+			uint8_t proto = svc->ports[k].proto == FLEET_PROTO_UDP ? STK_IPPROTO_UDP : STK_IPPROTO_TCP;
+			uint16_t port = svc->ports[k].port;
+			if (!open)
+				stk_unlisten(&e->stk, ip_raw, proto, port);
+			else if (stk_listen(&e->stk, ip_raw, proto, port, proto_service_for(svc->slug, proto, port),
+					    NULL) == -ENOMEM)
+				eng_log(ENG_LOG_ERR, "%s: no memory to open %s/%u", d->name,
+					fleet_proto_name(svc->ports[k].proto), port);
+		}
+	}
 }
 
 static void send_frames(struct eng_engine *e, struct stk_pkt **tx, unsigned n)
@@ -126,6 +150,7 @@ int eng_engine_decky_add(struct eng_engine *e, const struct fleet_decky *d, char
 	if (slot >= e->n_deckies)
 		e->n_deckies = slot + 1;
 	e->live_deckies++;
+	decky_ports(e, &ed->cfg, true);
 	announce(e, &e->hosts.hosts[idx]);
 	return 0;
 }
@@ -138,6 +163,7 @@ int eng_engine_decky_remove(struct eng_engine *e, const char *name)
 	uint32_t slot = (uint32_t)(ed - e->deckies);
 	eng_index_remove(&e->by_name, slot);
 	eng_index_remove(&e->by_mac, slot);
+	decky_ports(e, &ed->cfg, false);
 	stk_hosts_remove(&e->hosts, e->hosts.hosts[ed->host_idx].ip_raw);
 	ed->in_use = false;
 	ed->host_idx = -1;
@@ -197,7 +223,9 @@ int eng_engine_reload(struct eng_engine *e, const char *path, struct eng_reload_
 		uint32_t k = eng_index_find(&next_by_name, ed->cfg.name, strlen(ed->cfg.name));
 		const struct fleet_decky *nd = k == ENG_INDEX_NONE ? NULL : &next.deckies[k];
 		if (nd && same_on_wire(nd, &ed->cfg)) {
+			decky_ports(e, &ed->cfg, false); /* its services may differ */
 			ed->cfg = *nd; /* fresh pointers into the new config */
+			decky_ports(e, &ed->cfg, true);
 			res->kept++;
 			continue;
 		}
@@ -227,21 +255,44 @@ int eng_engine_reload(struct eng_engine *e, const char *path, struct eng_reload_
 unsigned eng_engine_poll(struct eng_engine *e, unsigned max_bursts)
 {
 	struct stk_pkt *rx[ENG_BURST];
-	struct stk_pkt *tx[ENG_BURST];
+	struct stk_pkt *tx[2 * ENG_BURST]; /* a TCP ACK can release several segments */
 	unsigned total = 0;
 	for (unsigned b = 0; b < max_bursts; b++) {
 		unsigned n = eng_io_rx_burst(e->io, rx, ENG_BURST);
-		if (!n)
+		if (!n) {
+			e->io->ops->rx_done(e->io); /* empty ring blocks go back too */
 			break;
+		}
 		unsigned n_tx = 0;
-		stk_input_burst(&e->stk, rx, n, tx, ENG_BURST, &n_tx);
+		e->stk.now_ns = eng_clock_ns();
+		stk_input_burst(&e->stk, rx, n, tx, 2 * ENG_BURST, &n_tx);
 		if (n_tx)
 			send_frames(e, tx, n_tx);
 		e->io->ops->rx_done(e->io);
+		/* One send() per burst: the tx ring (1024 frames) must drain
+		 * while a long poll keeps producing answers. */
+		e->io->ops->tx_flush(e->io);
 		total += n;
 	}
-	e->io->ops->tx_flush(e->io);
 	return total;
+}
+
+/* The stack's clock: retransmissions, probes, timeouts and output that
+ * waited for transmit room. Every ENG_STACK_TICK_US, from the loop. */
+#define ENG_STACK_TICK_US 5000
+static void on_stack_tick(struct eng_loop *loop, struct eng_timer *t, void *arg)
+{
+	struct eng_engine *e = arg;
+	struct stk_pkt *tx[2 * ENG_BURST];
+	unsigned more = 1;
+	for (unsigned round = 0; more && round < 8; round++) {
+		unsigned n_tx = 0;
+		more = stk_timers_advance(&e->stk, eng_clock_ns(), tx, 2 * ENG_BURST, &n_tx);
+		if (n_tx)
+			send_frames(e, tx, n_tx);
+	}
+	e->io->ops->tx_flush(e->io);
+	eng_timer_arm(loop, t, ENG_STACK_TICK_US);
 }
 
 /* Once per loop iteration, after the packet callbacks: event records are
@@ -330,6 +381,7 @@ static void engine_cleanup(struct eng_engine *e)
 	if (e->loop)
 		eng_loop_free(e->loop);
 	eng_events_close(&e->events);
+	stk_tcp_destroy(&e->stk);
 	stk_pool_destroy(&e->tx_pool);
 	stk_hosts_destroy(&e->hosts);
 	eng_index_destroy(&e->by_name);
@@ -371,8 +423,12 @@ int eng_engine_start(struct eng_engine *e, const struct eng_options *opt, char *
 		rc = -E2BIG;
 		goto fail;
 	}
-	if (!e->opt.ifname && e->fleet.interface[0])
-		e->opt.ifname = e->fleet.interface;
+	/* Our own copy: a reload may change [general] interface= but the
+	 * engine stays bound where it started. */
+	if (!e->opt.ifname && e->fleet.interface[0]) {
+		snprintf(e->ifname, sizeof(e->ifname), "%s", e->fleet.interface);
+		e->opt.ifname = e->ifname;
+	}
 	e->deckies = calloc(e->opt.max_deckies, sizeof(*e->deckies));
 	e->free_slots = calloc(e->opt.max_deckies, sizeof(*e->free_slots));
 	if (!e->deckies || !e->free_slots || stk_hosts_init(&e->hosts, e->opt.max_deckies) ||
@@ -389,16 +445,24 @@ int eng_engine_start(struct eng_engine *e, const struct eng_options *opt, char *
 	e->n_free_slots = e->opt.max_deckies;
 	e->stk.hosts = &e->hosts;
 	e->stk.tx_pool = &e->tx_pool;
-	rc = eng_events_open(&e->events, e->opt.events_file, err, errlen);
+	rc = eng_events_open(&e->events, e->opt.events_file, e->opt.events_rate, err, errlen);
 	if (rc)
 		goto fail;
 	e->stk.events = &e->events.ring;
+	e->stk.now_ns = eng_clock_ns();
+	rc = stk_tcp_init(&e->stk, NULL);
+	if (rc) {
+		snprintf(err, errlen, "TCP/UDP stack: %s", strerror(-rc));
+		goto fail;
+	}
 	e->loop = eng_loop_new(1000);
 	if (!e->loop) {
 		snprintf(err, errlen, "event loop: %s", strerror(errno));
 		rc = -errno;
 		goto fail;
 	}
+	eng_timer_init(&e->stk_tick, on_stack_tick, e);
+	eng_timer_arm(e->loop, &e->stk_tick, ENG_STACK_TICK_US);
 	eng_loop_set_idle(e->loop, on_idle, e);
 	rc = open_io(e, err, errlen);
 	if (rc)
@@ -446,7 +510,7 @@ int eng_engine_run(struct eng_engine *e)
 		rc = eng_loop_run(e->loop);
 	} else {
 		/* A finite source: drain it, serving the loop between bursts. */
-		while (!e->io->ops->eof(e->io)) {
+		while (!e->io->ops->eof(e->io) && !eng_loop_stopped(e->loop)) {
 			eng_engine_poll(e, 16);
 			eng_events_pump(e, UINT32_MAX);
 			rc = eng_loop_once(e->loop, 0);
@@ -494,12 +558,23 @@ cJSON *eng_engine_stats_json(struct eng_engine *e)
 	cJSON_AddNumberToObject(jio, "rx_truncated", (double)io.rx_truncated);
 	cJSON_AddNumberToObject(jio, "tx_ring_full", (double)io.tx_ring_full);
 	cJSON_AddNumberToObject(jio, "tx_errors", (double)io.tx_errors);
+	cJSON_AddNumberToObject(jio, "tx_oversize", (double)io.tx_oversize);
 	cJSON_AddNumberToObject(root, "deckies", e->live_deckies);
+	struct stk_tcp_usage u;
+	stk_tcp_usage(&e->stk, &u);
+	cJSON *jt = cJSON_AddObjectToObject(root, "tcp");
+	cJSON_AddNumberToObject(jt, "flows", u.flows);
+	cJSON_AddNumberToObject(jt, "max_flows", u.max_flows);
+	cJSON_AddNumberToObject(jt, "half_open", u.half_open);
+	cJSON_AddNumberToObject(jt, "time_wait", u.time_wait);
+	cJSON_AddNumberToObject(jt, "sndbuf_chunks_used", u.sndbuf_chunks_used);
+	cJSON_AddNumberToObject(jt, "listeners", u.listeners);
 	cJSON *ev = cJSON_AddObjectToObject(root, "events");
 	cJSON_AddNumberToObject(ev, "observed", (double)e->events.ring.written);
 	cJSON_AddNumberToObject(ev, "dropped_ring_full", (double)e->events.ring.dropped);
 	cJSON_AddNumberToObject(ev, "records", (double)e->events.records);
 	cJSON_AddNumberToObject(ev, "unobserved", (double)e->events.unobserved);
+	cJSON_AddNumberToObject(ev, "rate_limited", (double)e->events.rate_limited);
 	cJSON_AddNumberToObject(ev, "write_errors", (double)e->events.write_errors);
 	if (e->ctl) {
 		const struct ctl_server_stats *cs = ctl_server_get_stats(e->ctl);

@@ -35,6 +35,7 @@ struct eng_options {
 	uint32_t max_deckies;
 	bool stats_on_exit;    /* print counters as JSON on stdout at exit */
 	const char *events_file; /* NDJSON event records (append), "-" = stdout */
+	uint32_t events_rate;    /* records per second at most, 0 = unlimited */
 	const char *nmap_os_db;  /* nmap-os-db path (NULL: build default / $DECNET_NMAP_OS_DB) */
 	bool quiet;
 };
@@ -57,6 +58,8 @@ struct eng_engine {
 	struct eng_index by_mac;    /* ... and by MAC: no two deckies share one */
 	struct ctl_server *ctl;
 	struct eng_events events;
+	char ifname[32];            /* interface from [general] (opt.ifname points here) */
+	struct eng_timer stk_tick;  /* drives stk_timers_advance */
 	int sigfd;
 	uint64_t started_ns;
 	int exit_code;

@@ -31,6 +31,7 @@ struct eng_io_stats {
 	uint64_t rx_truncated;      /* frames cut by the ring's frame size */
 	uint64_t tx_ring_full;      /* frames refused: no free tx slot */
 	uint64_t tx_errors;         /* send() failures */
+	uint64_t tx_oversize;       /* answers longer than the interface MTU allows */
 };
 
 struct eng_io_ops {

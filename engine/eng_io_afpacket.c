@@ -52,6 +52,7 @@ struct afp_io {
 	uint8_t *tx_ring;
 	unsigned tx_cur;
 	unsigned tx_pending;
+	uint32_t max_frame;      /* interface MTU + Ethernet header */
 	struct eng_io_stats st;
 };
 
@@ -107,33 +108,39 @@ static unsigned rx_burst_v2(struct afp_io *a, struct stk_pkt **pkts, unsigned n)
 	return got;
 }
 
+/* A block is counted for release (release_n) as soon as its last frame is
+ * handed out, in the same call, so rx_done always returns it: a block held
+ * back across calls would keep the socket readable (a busy loop) and, with
+ * a one-block ring, stop reception. */
 static unsigned rx_burst_v3(struct afp_io *a, struct stk_pkt **pkts, unsigned n)
 {
 	unsigned got = 0;
 	while (got < n) {
 		if (!a->rx_pkt_left) {
+			if (a->release_n >= a->rx_blocks)
+				break;
 			unsigned idx = (a->release_from + a->release_n) % a->rx_blocks;
 			struct tpacket_block_desc *b = (struct tpacket_block_desc *)rx_slot(a, idx);
-			if (a->rx_next_hdr) {
-				/* Current block exhausted: it is released in rx_done. */
+			if (!(status_load(&b->hdr.bh1.block_status) & TP_STATUS_USER))
+				break;
+			a->rx_pkt_left = b->hdr.bh1.num_pkts;
+			a->rx_next_hdr = (uint8_t *)b + b->hdr.bh1.offset_to_first_pkt;
+			if (!a->rx_pkt_left) { /* nothing in it: give it back with the rest */
 				a->release_n++;
 				a->rx_next_hdr = NULL;
 				continue;
 			}
-			if (a->release_n >= a->rx_blocks ||
-			    !(status_load(&b->hdr.bh1.block_status) & TP_STATUS_USER))
-				break;
-			a->rx_pkt_left = b->hdr.bh1.num_pkts;
-			a->rx_next_hdr = (uint8_t *)b + b->hdr.bh1.offset_to_first_pkt;
-			if (!a->rx_pkt_left)
-				continue;
 		}
 		struct tpacket3_hdr *h = (struct tpacket3_hdr *)a->rx_next_hdr;
 		struct stk_pkt *p = &a->rx_pkts[got];
 		fill_pkt(a, p, (uint8_t *)h + h->tp_mac, h->tp_snaplen, h->tp_len, h->tp_status, h->hv1.tp_vlan_tci, h->tp_sec, h->tp_nsec);
 		pkts[got++] = p;
-		a->rx_pkt_left--;
-		a->rx_next_hdr += h->tp_next_offset;
+		if (--a->rx_pkt_left) {
+			a->rx_next_hdr += h->tp_next_offset;
+		} else {
+			a->release_n++;
+			a->rx_next_hdr = NULL;
+		}
 	}
 	return got;
 }
@@ -171,6 +178,29 @@ static size_t tx_data_off(const struct afp_io *a)
 					: TPACKET2_HDRLEN - sizeof(struct sockaddr_ll);
 }
 
+static volatile uint32_t *tx_status(struct afp_io *a, uint8_t *slot)
+{
+	if (a->version == TPACKET_V3)
+		return &((struct tpacket3_hdr *)slot)->tp_status;
+	return &((struct tpacket2_hdr *)slot)->tp_status;
+}
+
+static void afp_tx_flush(struct eng_io *io)
+{
+	struct afp_io *a = (struct afp_io *)io;
+	if (!a->tx_pending)
+		return;
+	if (send(a->fd, NULL, 0, MSG_DONTWAIT) < 0) {
+		/* EAGAIN/ENOBUFS: the frames are still queued in the ring; keep
+		 * them pending so the next flush (at the latest the next burst)
+		 * pushes them, rather than leaving them to go out stale. */
+		if (errno != EAGAIN && errno != ENOBUFS)
+			a->st.tx_errors++;
+		return;
+	}
+	a->tx_pending = 0;
+}
+
 static unsigned afp_tx_burst(struct eng_io *io, struct stk_pkt *const *pkts, unsigned n)
 {
 	struct afp_io *a = (struct afp_io *)io;
@@ -178,21 +208,24 @@ static unsigned afp_tx_burst(struct eng_io *io, struct stk_pkt *const *pkts, uns
 	unsigned sent = 0;
 	for (; sent < n; sent++) {
 		uint8_t *slot = a->tx_ring + (size_t)a->tx_cur * FRAME_SIZE;
-		volatile uint32_t *status;
-		if (a->version == TPACKET_V3)
-			status = &((struct tpacket3_hdr *)slot)->tp_status;
-		else
-			status = &((struct tpacket2_hdr *)slot)->tp_status;
+		volatile uint32_t *status = tx_status(a, slot);
 		uint32_t s = status_load(status);
 		if (s & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) {
-			a->st.tx_ring_full += n - sent;
-			break;
+			/* Ring full of queued frames: push them to the kernel now
+			 * instead of dropping what the rest of this burst built. */
+			a->tx_pending = a->tx_pending ? a->tx_pending : 1;
+			afp_tx_flush(io);
+			s = status_load(status);
+			if (s & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)) {
+				a->st.tx_ring_full += n - sent;
+				break;
+			}
 		}
-		if (s & TP_STATUS_WRONG_FORMAT)
-			a->st.tx_errors++;
 		uint32_t len = pkts[sent]->len;
-		if (len > FRAME_SIZE - off) {
-			a->st.tx_errors++;
+		/* The kernel would refuse it: count it here. An echo reply is as
+		 * long as its request, and requests may arrive over the MTU. */
+		if (len > FRAME_SIZE - off || len > a->max_frame) {
+			a->st.tx_oversize++;
 			continue;
 		}
 		memcpy(slot + off, pkts[sent]->data, len);
@@ -213,16 +246,6 @@ static unsigned afp_tx_burst(struct eng_io *io, struct stk_pkt *const *pkts, uns
 		a->st.tx_bytes += len;
 	}
 	return sent;
-}
-
-static void afp_tx_flush(struct eng_io *io)
-{
-	struct afp_io *a = (struct afp_io *)io;
-	if (!a->tx_pending)
-		return;
-	if (send(a->fd, NULL, 0, MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != ENOBUFS)
-		a->st.tx_errors++;
-	a->tx_pending = 0;
 }
 
 static int afp_fd(struct eng_io *io)
@@ -348,10 +371,20 @@ int eng_io_afpacket_open(const struct eng_io_cfg *cfg, struct eng_io **out, char
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", cfg->ifname);
 	if (ioctl(a->fd, SIOCGIFHWADDR, &ifr) == 0)
 		memcpy(a->io.mac, ifr.ifr_hwaddr.sa_data, 6);
+	a->max_frame = 1500 + 14;
+	if (ioctl(a->fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+		a->max_frame = (uint32_t)ifr.ifr_mtu + 14;
 
 	/* Our own transmits must not come back as input. */
 	int one = 1;
 	setsockopt(a->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+	/* A frame the kernel refuses must not block the tx ring: with
+	 * PACKET_LOSS it is marked and skipped, not retried forever. */
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "PACKET_LOSS: %s", strerror(errno));
+		goto fail;
+	}
 	rc = setup_rings(a, cfg, err, errlen);
 	if (rc)
 		goto fail;

@@ -284,6 +284,11 @@ void eng_loop_stop(struct eng_loop *loop)
 	loop->stop = true;
 }
 
+bool eng_loop_stopped(const struct eng_loop *loop)
+{
+	return loop->stop;
+}
+
 void eng_loop_set_idle(struct eng_loop *loop, void (*cb)(struct eng_loop *, void *), void *arg)
 {
 	loop->idle_cb = cb;

@@ -62,6 +62,9 @@ uint64_t eng_clock_ns(void); /* CLOCK_MONOTONIC, uncached */
 /* Run until eng_loop_stop(). Returns 0, or -errno if epoll failed. */
 int eng_loop_run(struct eng_loop *loop);
 void eng_loop_stop(struct eng_loop *loop);
+/* True once eng_loop_stop() was called (for callers driving the loop with
+ * eng_loop_once, e.g. while draining a capture file). */
+bool eng_loop_stopped(const struct eng_loop *loop);
 /* One iteration with at most timeout_ms wait (-1: until an event or the
  * next timer). Returns number of fd events handled or -errno. */
 int eng_loop_once(struct eng_loop *loop, int timeout_ms);

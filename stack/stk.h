@@ -20,6 +20,8 @@
 #include "stack/stk_hosts.h"
 #include "stack/stk_pkt.h"
 
+struct stk_tcp;
+
 /* X(name, help). rx_* count what came in, tx_* what we sent, ignored_* is
  * traffic that is not ours (the host's own, other machines'), drop_* is
  * traffic for a decky we could not or would not answer. */
@@ -38,6 +40,7 @@
 	X(drop_eth_short, "frame shorter than an Ethernet header")             \
 	X(drop_eth_vlan, "VLAN-tagged frame (not supported yet)")              \
 	X(drop_eth_dst, "unicast frame for a decky IP but another MAC")        \
+	X(drop_eth_src, "IPv4 from a broadcast/multicast source MAC")          \
 	X(drop_arp_short, "truncated ARP packet")                              \
 	X(drop_arp_format, "ARP not Ethernet/IPv4 (htype/ptype/hlen/plen)")    \
 	X(drop_arp_bad_sender, "ARP from a broadcast/multicast sender")        \
@@ -52,8 +55,62 @@
 	X(drop_icmp_short, "truncated ICMP message")                           \
 	X(drop_icmp_csum, "ICMP checksum wrong")                               \
 	X(drop_icmp_type, "ICMP type not answered")                            \
+	X(drop_icmp_too_big, "echo request too long to answer unfragmented")  \
 	X(drop_tx_nobuf, "answer dropped: transmit pool empty")                \
-	X(drop_tx_full, "answer dropped: transmit burst full")
+	X(drop_tx_full, "answer dropped: transmit burst full")                 \
+	STK_L4_COUNTERS(X)
+
+/* TCP and UDP (stk_tcp*.c, stk_udp.c). */
+#define STK_L4_COUNTERS(X)                                                     \
+	X(tcp_rx_segments, "TCP segments to a decky")                          \
+	X(tcp_syn_open, "SYNs to a listening port")                            \
+	X(tcp_synack_sent, "SYN-ACKs sent (retransmissions and cookies included)") \
+	X(tcp_syncookies_sent, "SYN-ACKs carrying a SYN cookie (half-open limit reached)") \
+	X(tcp_syncookies_ok, "connections established from a valid SYN cookie") \
+	X(tcp_accepted, "connections established and handed to a service")    \
+	X(tcp_closed_port, "segments to a closed port")                        \
+	X(tcp_rst_sent, "RSTs sent")                                           \
+	X(tcp_challenge_acks, "RFC 5961 challenge ACKs sent")                  \
+	X(tcp_retransmits, "segments retransmitted")                           \
+	X(tcp_rto_timeouts, "retransmission timeouts")                         \
+	X(tcp_fast_retransmits, "fast retransmits (three duplicate ACKs)")     \
+	X(tcp_window_probes, "zero-window probes sent")                        \
+	X(tcp_rx_bytes, "payload bytes delivered to services")                 \
+	X(tcp_tx_bytes, "payload bytes sent (retransmissions included)")       \
+	X(tcp_conn_reset, "connections reset by the peer")                     \
+	X(tcp_conn_timeout, "connections dropped: retransmissions exhausted or idle") \
+	X(tcp_flows_evicted, "connections evicted to make room (flow memcap)") \
+	X(tcp_bad_options, "malformed TCP options (the segment is still used)") \
+	X(tcp_sndbuf_full, "service sends cut short by the send-buffer limits") \
+	X(drop_tcp_short, "truncated TCP header")                              \
+	X(drop_tcp_hlen, "TCP data offset < 5 or past the packet")             \
+	X(drop_tcp_csum, "TCP checksum wrong")                                 \
+	X(drop_tcp_port, "TCP port 0")                                         \
+	X(drop_tcp_noflow_rst, "RST without a connection (never answered)")     \
+	X(drop_tcp_noflow, "segment without a connection the persona ignores (R=N)") \
+	X(drop_tcp_rst_ratelimit, "RST suppressed by the persona's rate limit") \
+	X(drop_tcp_cookie_bad, "ACK while cookies are in use that carries no valid cookie") \
+	X(drop_tcp_flow_full, "new connection refused: no flow slot")          \
+	X(drop_tcp_out_of_window, "segment outside the receive window (ACKed)") \
+	X(drop_tcp_paws, "segment with an old timestamp (PAWS, ACKed)")        \
+	X(drop_tcp_bad_ack, "ACK outside what was sent (challenge ACK)")       \
+	X(drop_tcp_syn_in_window, "SYN on a synchronized connection (challenge ACK)") \
+	X(drop_tcp_rst_in_window, "RST not exactly at rcv_nxt (challenge ACK)") \
+	X(drop_tcp_no_ack, "segment without ACK on a synchronized connection") \
+	X(tcp_ooo_queued, "out-of-order segments queued until the hole fills") \
+	X(drop_tcp_ooo, "out-of-order segment the reassembly queue could not take") \
+	X(drop_tcp_after_fin, "data after the peer's FIN")                     \
+	X(drop_tcp_rcv_unread, "bytes the service did not consume (not ACKed)") \
+	X(drop_tcp_challenge_ratelimit, "challenge ACK suppressed (RFC 5961 limit)") \
+	X(udp_rx, "UDP datagrams to a decky")                                  \
+	X(udp_delivered, "datagrams delivered to a service")                   \
+	X(udp_replies, "datagrams sent by services")                           \
+	X(icmp_unreach_sent, "ICMP port unreachables sent")                    \
+	X(drop_udp_short, "truncated UDP header")                              \
+	X(drop_udp_len, "UDP length inconsistent with the IP packet")          \
+	X(drop_udp_csum, "UDP checksum wrong")                                 \
+	X(drop_udp_unreach_ratelimit, "port unreachable suppressed by the persona's rate limit") \
+	X(drop_udp_closed, "datagram to a closed port the persona does not answer")
 
 struct stk_counters {
 #define STK_X_FIELD(n, h) uint64_t n;
@@ -73,6 +130,9 @@ struct stk_ctx {
 	struct stk_hosts *hosts;
 	struct stk_pool *tx_pool;
 	struct stk_event_ring *events; /* NULL: events off */
+	struct stk_tcp *tcp;      /* TCP/UDP state (stk_tcp.h); NULL: not handled */
+	uint64_t now_ns;          /* CLOCK_MONOTONIC, set by the caller before each
+				   * burst and by stk_timers_advance */
 	struct stk_counters cnt;
 };
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "stack/stk_proto.h"
+#include "stack/stk_tcp.h"
 #include "stack/stk_wire.h"
 
 const struct stk_counter_desc stk_counter_descs[] = {
@@ -145,6 +146,12 @@ static void icmp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_
 			ctx->cnt.drop_icmp_type++;
 		return;
 	}
+	/* The reply is as long as the request; one that does not fit a buffer
+	 * would need IP fragmentation, which decoys do not send. */
+	if (STK_ETH_HLEN + STK_IP4_MIN_HLEN + icmp_len > STK_PKT_BUF_SIZE) {
+		ctx->cnt.drop_icmp_too_big++;
+		return;
+	}
 	struct stk_pkt *out = tx_take(ctx, n_tx, tx_cap);
 	if (!out) { /* counted as a tx drop; still say what it was */
 		if (stk_csum(icmp, icmp_len) != 0)
@@ -220,6 +227,12 @@ static void ipv4_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8
 		ctx->cnt.drop_eth_dst++;
 		return;
 	}
+	/* Answers go to the sender's MAC: a group address there would make the
+	 * decky broadcast (a spoofing trick), never what a host does. */
+	if (mac_is_group(f + STK_ETH_O_SRC)) {
+		ctx->cnt.drop_eth_src++;
+		return;
+	}
 	if ((ip[STK_IP4_O_VIHL] >> 4) != 4) {
 		ctx->cnt.drop_ip_version++;
 		return;
@@ -251,6 +264,12 @@ static void ipv4_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8
 	switch (ip[STK_IP4_O_PROTO]) {
 	case STK_IPPROTO_ICMP:
 		icmp_input(ctx, p, h, f, ip, hlen, tot_len, tx, tx_cap, n_tx);
+		return;
+	case STK_IPPROTO_TCP:
+		stk_tcp_input(ctx, p, h, f, ip, hlen, tot_len, tx, tx_cap, n_tx);
+		return;
+	case STK_IPPROTO_UDP:
+		stk_udp_input(ctx, p, h, f, ip, hlen, tot_len, tx, tx_cap, n_tx);
 		return;
 	default:
 		ctx->cnt.drop_ip_proto++;

@@ -20,15 +20,17 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 pass() { echo "ok: $*"; }
 
 lab_up arp$$
-scan tshark -q -i scan0 -w "$LAB_DIR/scan.pcap" -f "arp or icmp" >/dev/null 2>&1 &
+# ip netns exec replaces itself with tshark: $! is tshark's own pid.
+ip netns exec "$LAB_SCAN" tshark -q -i scan0 -w "$LAB_DIR/scan.pcap" -f "arp or icmp" >/dev/null 2>&1 &
 TSHARK=$!
 # An argument "v3" runs the same test over the TPACKET_V3 ring.
 lab_engine "$DECNET_SRC/tests/integration/data/three-families.ini" --ring "${1:-v2}" --stats-on-exit \
 	--events "$LAB_DIR/events.ndjson" || exit 1
 # A plain-text subscriber on the read-only socket, as an operator would do.
 command -v socat >/dev/null || { echo "FAIL: socat not installed"; exit 1; }
-(echo 'events.subscribe'; sleep 60) | socat - UNIX-CONNECT:"$LAB_CTL.ro" >"$LAB_DIR/sub.ndjson" 2>&1 &
-SUB=$!
+setsid bash -c '(echo events.subscribe; sleep 60) | socat - UNIX-CONNECT:"$1" >"$2" 2>&1' _ \
+	"$LAB_CTL.ro" "$LAB_DIR/sub.ndjson" &
+SUB=$!  # its own process group: killed whole below
 sleep 1   # tshark attaching
 
 declare -A want_ttl=([10.77.0.10]=64 [10.77.0.11]=128 [10.77.0.12]=255)
@@ -68,29 +70,38 @@ out=$(scan arping -c 2 -w 2 -i scan0 10.77.0.50 2>&1)
 echo "$out" | grep -q ' from ' && fail "decky.remove: still answering" || pass "decky.remove: silent"
 
 sleep 0.5
-kill -TERM $TSHARK; wait $TSHARK 2>/dev/null  # background jobs ignore SIGINT
+kill -TERM $TSHARK; wait $TSHARK 2>/dev/null  # (background jobs ignore SIGINT)
 lab_stop_engine || fail "decnetd exit status $?"
 stats=$(tail -n 1 "$LAB_DIR/engine.out")
 deckies='10.77.0.10, 10.77.0.11, 10.77.0.12, 10.77.0.50'
 filt_arp="arp.opcode==1 && arp.src.proto_ipv4!=arp.dst.proto_ipv4 && eth.src==$(scan cat /sys/class/net/scan0/address) && arp.dst.proto_ipv4 in {${deckies}}"
 sent_arp=$(tshark -r "$LAB_DIR/scan.pcap" -Y "$filt_arp" 2>/dev/null | wc -l)
 sent_echo=$(tshark -r "$LAB_DIR/scan.pcap" -Y "icmp.type==8 && ip.dst in {${deckies}}" 2>/dev/null | wc -l)
+# Drops by the stack and by the I/O layer alike (an answer built but
+# refused by the tx ring never reached the wire).
 read -r c_arp c_rep c_echo c_erep c_drops <<<"$(python3 -c '
 import json,sys
-s=json.loads(sys.argv[1])["stack"]
+j=json.loads(sys.argv[1]); s=j["stack"]; io=j["io"]
 print(s["arp_requests"], s["arp_replies"], s["icmp_echo_requests"], s["icmp_echo_replies"],
-      sum(v for k,v in s.items() if k.startswith("drop_")))' "$stats")"
+      sum(v for k,v in s.items() if k.startswith("drop_")) +
+      sum(io[k] for k in ("rx_kernel_drops", "tx_ring_full", "tx_errors", "tx_oversize")))' "$stats")"
+# What reached the wire, as the scanner captured it.
+wire_rep=$(tshark -r "$LAB_DIR/scan.pcap" -Y "arp.opcode==2 && arp.src.proto_ipv4 in {${deckies}}" 2>/dev/null | wc -l)
+wire_erep=$(tshark -r "$LAB_DIR/scan.pcap" -Y "icmp.type==0 && ip.src in {${deckies}}" 2>/dev/null | wc -l)
 echo "scanner sent: $sent_arp ARP requests to deckies, $sent_echo echo requests; engine counted: $c_arp/$c_rep ARP, $c_echo/$c_erep echo, $c_drops drops"
 # The removed decky's requests after decky.remove are not counted by the
 # engine (it no longer owns the address): subtract what went to .50 after.
 sent_arp_live=$(tshark -r "$LAB_DIR/scan.pcap" -Y "$filt_arp && arp.dst.proto_ipv4==10.77.0.50" 2>/dev/null | wc -l)
 [ "$c_arp" = $((sent_arp - sent_arp_live + 1)) ] && pass "ARP requests counted = sent" || fail "ARP requests: engine $c_arp, scanner sent $((sent_arp - sent_arp_live + 1)) while the decky existed"
-[ "$c_arp" = "$c_rep" ] && pass "every ARP request answered" || fail "ARP replies $c_rep != requests $c_arp"
-[ "$c_echo" = "$sent_echo" ] && [ "$c_erep" = "$sent_echo" ] && pass "echo requests counted = sent = answered ($sent_echo)" || fail "echo: engine $c_echo/$c_erep, sent $sent_echo"
+[ "$c_arp" = "$c_rep" ] && [ "$wire_rep" = "$c_rep" ] && pass "every ARP request answered, $wire_rep replies on the wire" ||
+	fail "ARP replies: engine $c_rep, on the wire $wire_rep, requests $c_arp"
+[ "$c_echo" = "$sent_echo" ] && [ "$c_erep" = "$sent_echo" ] && [ "$wire_erep" = "$sent_echo" ] &&
+	pass "echo requests counted = sent = answered on the wire ($sent_echo)" ||
+	fail "echo: engine $c_echo/$c_erep, sent $sent_echo, replies on the wire $wire_erep"
 [ "$c_drops" = 0 ] && pass "no drops" || fail "$c_drops drops: $stats"
 # Every echo request became one event record, in the file and for the
 # subscriber, naming the decky and the scanner.
-kill $SUB 2>/dev/null
+kill -- -$SUB 2>/dev/null
 python3 - "$LAB_DIR/events.ndjson" "$LAB_DIR/sub.ndjson" "$sent_echo" <<'PY' && pass "event records: file and subscriber" || fail "event records"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]

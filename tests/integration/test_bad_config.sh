@@ -70,12 +70,27 @@ if [ $rc = 2 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "nope.ini" "$tmp/err
 else
 	echo "FAIL: missing file: rc=$rc"; cat "$tmp/err"; fails=$((fails + 1))
 fi
-# Command-line mistakes: exit 2 with a hint.
-for args in "" "-c" "--ring v9 -c x.ini" "--max-deckies 0 -c x.ini" "-c x.ini extra"; do
-	"$DECNETD" $args >/dev/null 2>&1
+# Command-line mistakes: exit 2 with the option named (a valid config, so
+# only the option can be at fault).
+printf '%s\n' "$G" '[d1]' 'services = ssh' >"$tmp/ok.ini"
+ok=$tmp/ok.ini
+while IFS='|' read -r args want; do
+	"$DECNETD" $args >/dev/null 2>"$tmp/err"
 	rc=$?
-	[ $rc = 2 ] && echo "ok: decnetd $args -> exit 2" || { echo "FAIL: decnetd $args -> exit $rc"; fails=$((fails + 1)); }
-done
+	if [ $rc = 2 ] && grep -q -- "$want" "$tmp/err"; then
+		echo "ok: decnetd $args -> exit 2: $(head -n 1 "$tmp/err")"
+	else
+		echo "FAIL: decnetd $args -> exit $rc, want '$want':"; cat "$tmp/err"; fails=$((fails + 1))
+	fi
+done <<EOF
+|-c FILE.ini is required
+-c|requires an argument
+--ring v9 -c $ok|--ring: expected v2 or v3
+--max-deckies 0 -c $ok|--max-deckies: expected
+--events-rate x -c $ok|--events-rate: expected a number
+-c $ok extra|unexpected argument 'extra'
+--bogus -c $ok|Usage: decnetd
+EOF
 "$DECNETD" --help | grep -q "Usage: decnetd" && echo "ok: --help" || { echo "FAIL: --help"; fails=$((fails + 1)); }
 "$DECNETD" --version | grep -q "^decnetd [0-9]" && echo "ok: --version" || { echo "FAIL: --version"; fails=$((fails + 1)); }
 echo "$fails failed"

@@ -21,8 +21,13 @@ if command -v tshark >/dev/null; then
 	bad=$(tshark -r "$tmp/out.pcap" -o ip.check_checksum:TRUE -o icmp.check_checksum:TRUE \
 		-Y "_ws.expert.severity >= warning || ip.checksum.status == 0 || icmp.checksum.status == 0" 2>/dev/null | wc -l)
 	[ "$bad" = 0 ] || fail "$bad answers tshark flags as malformed or with a bad checksum"
-	ttls=$(tshark -r "$tmp/out.pcap" -Y icmp -T fields -e ip.src -e ip.ttl 2>/dev/null | sort -u | tr '\t\n' ': ')
+	ttls=$(tshark -r "$tmp/out.pcap" -Y "icmp.type == 0" -T fields -e ip.src -e ip.ttl 2>/dev/null | sort -u | tr '\t\n' ': ')
 	[ "$ttls" = "10.77.0.10:64 10.77.0.11:128 10.77.0.12:255 " ] || fail "TTLs per decky: $ttls"
+	# The UDP probe to a closed port: the Windows decky's port unreachable,
+	# quoting the whole datagram, TTL 128, DF off.
+	unreach=$(tshark -r "$tmp/out.pcap" -Y "icmp.type == 3 && icmp.code == 3" -T fields -e ip.src -e ip.ttl \
+		-e ip.flags.df -e ip.len -e udp.dstport 2>/dev/null | tr '\t' ' ')
+	[ "$unreach" = "10.77.0.11,10.77.0.2 128,64 0,0 61,33 161" ] || fail "port unreachable: '$unreach'"
 else
 	fail "tshark not installed"
 fi
@@ -31,7 +36,7 @@ python3 - "$tmp/stats.json" <<'PY' || fail "drop counters"
 import json, sys
 s = json.load(open(sys.argv[1]))["stack"]
 want = {"drop_ip_csum": 1, "drop_icmp_csum": 1, "drop_ip_fragment": 1, "drop_icmp_type": 1,
-        "drop_ip_proto": 1, "drop_eth_vlan": 1, "drop_ip_short": 1}
+        "drop_ip_proto": 0, "udp_rx": 1, "icmp_unreach_sent": 1, "drop_eth_vlan": 1, "drop_ip_short": 1}
 bad = {k: (s.get(k), v) for k, v in want.items() if s.get(k) != v}
 print("drop counters:", {k: s[k] for k in want})
 sys.exit(1 if bad else 0)

@@ -34,6 +34,7 @@ lab_up() {
 	LAB_ENG=dn-eng-$sfx
 	LAB_DIR=$(mktemp -d /tmp/decnet-lab.XXXXXX)
 	LAB_CTL=$LAB_DIR/ctl.sock
+	trap lab_down EXIT
 	ip netns add "$LAB_SCAN"
 	ip netns add "$LAB_ENG"
 	ip link add scan0 netns "$LAB_SCAN" type veth peer name eng0 netns "$LAB_ENG"
@@ -51,7 +52,6 @@ lab_up() {
 	# IPv6 would add router solicitations and DAD to every capture.
 	ip netns exec "$LAB_SCAN" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 	ip netns exec "$LAB_ENG" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-	trap lab_down EXIT
 }
 
 lab_down() {
@@ -59,6 +59,14 @@ lab_down() {
 		kill -TERM "$LAB_PID" 2>/dev/null
 		wait "$LAB_PID" 2>/dev/null
 	fi
+	# Whatever a test left running inside (a capture, a client) goes with
+	# its namespace: nothing may outlive the lab.
+	local ns pid
+	for ns in ${LAB_SCAN:-} ${LAB_ENG:-}; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -TERM "$pid" 2>/dev/null
+		done
+	done
 	[ -n "${LAB_SCAN:-}" ] && ip netns del "$LAB_SCAN" 2>/dev/null
 	[ -n "${LAB_ENG:-}" ] && ip netns del "$LAB_ENG" 2>/dev/null
 	[ -n "${LAB_DIR:-}" ] && rm -rf "$LAB_DIR"

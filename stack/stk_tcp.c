@@ -1,0 +1,265 @@
+/* The TCP context's life cycle, and time: timer expiry (retransmission,
+ * zero-window probes, SYN-RCVD and idle timeouts, TIME-WAIT) and the
+ * output-pending list, both driven by stk_timers_advance().
+ */
+#include "stack/stk_tcp_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+void stk_tcp_cfg_default(struct stk_tcp_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_flows = 65536;            /* 65536 * 208 B = 13 MiB */
+	cfg->syn_cookie_threshold = 16384;
+	cfg->sndbuf_bytes = 32u << 20;
+	cfg->sndbuf_per_flow = 64u << 10;
+	cfg->rcv_wnd = 256u << 10;
+	cfg->idle_timeout_ms = 300000;
+	cfg->challenge_ack_per_s = 1000;   /* Linux's tcp_challenge_ack_limit */
+	cfg->mtu = 1500;
+	cfg->listeners = 1024;
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static int seed_secrets(struct stk_tcp *t, uint64_t seed)
+{
+	uint64_t k[5];
+	if (seed) {
+		for (unsigned i = 0; i < 5; i++)
+			k[i] = splitmix64(&seed);
+	} else if (getrandom(k, sizeof(k), 0) != (ssize_t)sizeof(k)) {
+		return -errno;
+	}
+	t->key[0] = k[0];
+	t->key[1] = k[1];
+	t->cookie_key[0] = k[2];
+	t->cookie_key[1] = k[3];
+	t->rng = k[4] | 1;
+	return 0;
+}
+
+int stk_tcp_init(struct stk_ctx *ctx, const struct stk_tcp_cfg *cfg)
+{
+	struct stk_tcp_cfg c;
+	int rc;
+	if (cfg)
+		c = *cfg;
+	else
+		stk_tcp_cfg_default(&c);
+	if (!c.max_flows || c.mtu < 128 || c.sndbuf_per_flow < STK_TCP_CHUNK || !c.rcv_wnd ||
+	    !c.idle_timeout_ms)
+		return -EINVAL;
+	struct stk_tcp *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->cfg = c;
+	rc = seed_secrets(t, c.secret_seed);
+	if (rc)
+		goto err_free;
+	rc = stk_flow_table_init(t, c.max_flows, stk_now_ms(ctx));
+	if (rc)
+		goto err_free;
+	rc = stk_sndq_init(t, c.sndbuf_bytes);
+	if (rc)
+		goto err_flows;
+	t->challenge.milli_tokens = UINT32_MAX;
+	ctx->tcp = t;
+	return 0;
+
+err_flows:
+	stk_flow_table_destroy(t);
+err_free:
+	free(t);
+	return rc;
+}
+
+void stk_tcp_destroy(struct stk_ctx *ctx)
+{
+	struct stk_tcp *t = ctx->tcp;
+	if (!t)
+		return;
+	t->tx = NULL; /* no output from here on: stk_l4_tx_take refuses */
+	while (t->lru_head != STK_NONE)
+		stk_flow_free(ctx, &t->flows[t->lru_head], STK_CLOSE_SHUTDOWN);
+	stk_listen_destroy(t);
+	stk_sndq_destroy(t);
+	stk_flow_table_destroy(t);
+	free(t);
+	ctx->tcp = NULL;
+}
+
+size_t stk_tcp_flow_bytes(const struct stk_ctx *ctx)
+{
+	const struct stk_tcp *t = ctx->tcp;
+	size_t buckets = (size_t)(t->bucket_mask + 1) * sizeof(*t->buckets);
+	return sizeof(struct stk_tcp_flow) + (buckets + t->cfg.max_flows - 1) / t->cfg.max_flows;
+}
+
+void stk_tcp_usage(const struct stk_ctx *ctx, struct stk_tcp_usage *u)
+{
+	const struct stk_tcp *t = ctx->tcp;
+	memset(u, 0, sizeof(*u));
+	if (!t)
+		return;
+	u->flows = t->n_flows;
+	u->max_flows = t->cfg.max_flows;
+	u->half_open = t->half_open;
+	u->time_wait = t->time_wait;
+	u->sndbuf_chunks_used = t->chunks_used;
+	u->sndbuf_chunks = t->n_chunks;
+	u->listeners = t->n_listen;
+	u->timers_armed = t->wheel.armed;
+}
+
+/* ---- timers --------------------------------------------------------------- */
+
+static void flow_reset_now(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_close_reason why)
+{
+	struct stk_host *h = &ctx->hosts->hosts[f->host_idx];
+	stk_tcp_send_rst(ctx, h, f->rmac, f->rip, f->lport, f->rport, f->snd_nxt, f->rcv_nxt, true, 0,
+			 stk_host_tcp_policy(h)->df_flow, STK_IPID_TCP);
+	stk_flow_free(ctx, f, why);
+}
+
+/* Returns false when the flow was freed. */
+static bool rto_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	struct stk_host *h = &ctx->hosts->hosts[f->host_idx];
+	const struct stk_tcp_policy *p = stk_host_tcp_policy(h);
+	if (f->state == STK_TCP_SYN_RCVD) {
+		if (++f->rxt_shift > p->synack_retries) {
+			stk_flow_free(ctx, f, STK_CLOSE_TIMEOUT);
+			return false;
+		}
+		struct stk_synack_info si = {f->syn_bits, f->peer_mss, 0, stk_tcp_tsval(ctx, f),
+					     f->ts_recent};
+		stk_tcp_send_synack(ctx, h, f->rmac, f->rip, f->lport, f->rport, f->iss, f->rcv_nxt, &si);
+		stk_tcp_arm_rto(ctx, f);
+		return true;
+	}
+	if (f->flags & STK_F_PERSIST) {
+		if (!f->snd_wnd && f->sq_len) {
+			stk_tcp_window_probe(ctx, f);
+			if (f->rxt_shift < 16)
+				f->rxt_shift++;
+			stk_tcp_arm_rto(ctx, f); /* capped at rto_max: probes go on */
+		} else {
+			f->flags &= (uint16_t)~STK_F_PERSIST;
+			f->rxt_shift = 0;
+			stk_tcp_output(ctx, f);
+		}
+		return true;
+	}
+	if (f->snd_una == f->snd_max)
+		return true; /* nothing outstanding any more */
+	ctx->cnt.tcp_rto_timeouts++;
+	if (++f->rxt_shift > p->data_retries) {
+		ctx->cnt.tcp_conn_timeout++;
+		stk_flow_free(ctx, f, STK_CLOSE_TIMEOUT);
+		return false;
+	}
+	/* RFC 5681 3.1 eq. 4, then go back to the first unacknowledged byte;
+	 * RFC 6298 5.5: back off (the shift doubles the RTO in arm_rto). */
+	uint32_t flight = f->snd_max - f->snd_una;
+	f->ssthresh = flight / 2 > 2u * f->mss ? flight / 2 : 2u * f->mss;
+	f->cwnd = f->mss;
+	f->snd_nxt = f->snd_una;
+	f->dupacks = 0;
+	f->flags &= (uint16_t)~(STK_F_TIMING | STK_F_RECOVERY);
+	stk_tcp_output(ctx, f);
+	if (!(f->flags & STK_F_RTO))
+		stk_tcp_arm_rto(ctx, f);
+	return true;
+}
+
+void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	struct stk_tcp *t = ctx->tcp;
+	const struct stk_host *h = &ctx->hosts->hosts[f->host_idx];
+	uint32_t now = stk_now_ms(ctx);
+	if (!h->in_use || h->ip_raw != f->lip) {
+		stk_flow_free(ctx, f, STK_CLOSE_HOST_GONE);
+		return;
+	}
+	if ((f->flags & STK_F_RTO) && !stk_tick_before(now, f->rto_at)) {
+		f->flags &= (uint16_t)~STK_F_RTO;
+		if (!rto_fire(ctx, f))
+			return;
+	}
+	if (!stk_tick_before(now, f->idle_at)) {
+		switch (f->state) {
+		case STK_TCP_TIME_WAIT:
+			stk_flow_free(ctx, f, STK_CLOSE_NORMAL);
+			return;
+		case STK_TCP_SYN_RCVD:
+		case STK_TCP_FIN_WAIT_2:
+			stk_flow_free(ctx, f, STK_CLOSE_IDLE);
+			return;
+		default:
+			ctx->cnt.tcp_conn_timeout++;
+			flow_reset_now(ctx, f, STK_CLOSE_IDLE);
+			return;
+		}
+	}
+	stk_flow_timer_update(t, f);
+}
+
+void stk_tcp_flush_pending(struct stk_ctx *ctx)
+{
+	struct stk_tcp *t = ctx->tcp;
+	while (t->pend_head != STK_NONE && stk_l4_tx_room(t)) {
+		struct stk_tcp_flow *f = &t->flows[t->pend_head];
+		stk_flow_unpend(t, f);
+		if (f->flags & STK_F_ABORT_REQ) {
+			flow_reset_now(ctx, f, STK_CLOSE_ABORT);
+			continue;
+		}
+		stk_tcp_output(ctx, f);
+		if (f->flags & STK_F_PENDING)
+			break; /* out of room again */
+	}
+}
+
+unsigned stk_timers_advance(struct stk_ctx *ctx, uint64_t now_ns, struct stk_pkt **tx,
+			    unsigned tx_cap, unsigned *n_tx)
+{
+	struct stk_tcp *t = ctx->tcp;
+	if (!t)
+		return 0;
+	if (now_ns > ctx->now_ns)
+		ctx->now_ns = now_ns;
+	t->tx = tx;
+	t->tx_cap = tx_cap;
+	t->n_tx = n_tx;
+	stk_tcp_flush_pending(ctx);
+	uint32_t now = stk_now_ms(ctx);
+	unsigned more = 0;
+	for (;;) {
+		/* A timer may send two frames (a retransmission and its ACK
+		 * state): stop while there is room for them. */
+		if (stk_l4_tx_room(t) < 2) {
+			more = 1;
+			break;
+		}
+		uint32_t i = stk_wheel_pop(&t->wheel, now);
+		if (i == STK_TL_NONE)
+			break;
+		stk_tcp_timer_fire(ctx, &t->flows[i]);
+	}
+	stk_tcp_flush_pending(ctx);
+	if (t->pend_head != STK_NONE)
+		more = 1;
+	t->tx = NULL;
+	t->n_tx = NULL;
+	return more;
+}

@@ -1,0 +1,179 @@
+/* stk_tcp: the deckies' own TCP and UDP.
+ *
+ * Every SYN-ACK, RST, option and ICMP port unreachable a decky sends is
+ * built here from its persona (struct stk_tcp_policy, stk_tcp_policy.h):
+ * nothing comes from the host kernel. What it implements:
+ *
+ *  - RFC 9293 passive open and the whole state machine after it
+ *    (SYN-RCVD, ESTABLISHED, FIN-WAIT-1/2, CLOSING, TIME-WAIT, CLOSE-WAIT,
+ *    LAST-ACK; simultaneous close), MSS, window scaling, SACK-permitted and
+ *    timestamps with PAWS (RFC 7323), RFC 5961 challenge ACKs for
+ *    RST/SYN/ACK attacks, retransmission with RTO per RFC 6298 and Reno
+ *    congestion control with fast retransmit (RFC 5681/6582), zero-window
+ *    probes. No active open: deckies only answer.
+ *  - a flow table with a memory cap: at most cfg.max_flows connections of
+ *    sizeof(struct stk_tcp_flow) bytes each (stk_tcp_flow_bytes()), the least
+ *    recently active evicted when a new one needs room; SYN cookies when
+ *    half-open connections reach cfg.syn_cookie_threshold, so a decky keeps
+ *    answering under a SYN flood. Received data is handed to the service as
+ *    it arrives in order (out-of-order segments are dropped and ACKed: the
+ *    peer retransmits), so only the send side is buffered, in 2 KiB chunks
+ *    from a pool of cfg.sndbuf_bytes.
+ *  - a port table per decky (stk_listen): a listening TCP port accepts, a
+ *    UDP port delivers datagrams, to a struct stk_service (protocols/). Ports
+ *    nobody listens on answer as the persona says: RST rules for TCP, ICMP
+ *    port unreachable (quoting, DF, rate limit) for UDP.
+ *  - timers in a wheel inside the stack: the engine calls
+ *    stk_timers_advance() every few milliseconds from its loop.
+ *
+ * Everything runs on the caller's thread with the stk_ctx it passes; the
+ * per-packet path never allocates, logs or makes a system call. Services
+ * are called back from inside stk_input_burst()/stk_timers_advance() and
+ * answer through the functions below, whose output joins the same burst.
+ */
+#ifndef STK_TCP_H
+#define STK_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack/stk.h"
+#include "stack/stk_proto.h"
+
+struct stk_tcp_cfg {
+	uint32_t max_flows;            /* connections (any state) held at once */
+	uint32_t syn_cookie_threshold; /* half-open flows from which SYNs get cookies;
+					* 0: always cookies, UINT32_MAX: never */
+	uint32_t sndbuf_bytes;         /* send buffer memory, all connections */
+	uint32_t sndbuf_per_flow;      /* per connection: stk_tcp_send() takes less above */
+	uint32_t rcv_wnd;              /* most a connection offers to receive (bytes) */
+	uint32_t idle_timeout_ms;      /* a connection with no progress is reset after */
+	uint16_t challenge_ack_per_s;  /* RFC 5961 section 7 limit, all connections */
+	uint16_t mtu;                  /* link MTU (segment size = mtu - 40 - options) */
+	uint32_t listeners;            /* initial listen-table size (grows) */
+	uint64_t secret_seed;          /* 0: random (getrandom); tests pass a fixed one */
+};
+
+/* Defaults sized for the engine: 262144 flows (~64 MiB), cookies above a
+ * quarter of them, 64 MiB of send buffers, 64 KiB per flow. */
+void stk_tcp_cfg_default(struct stk_tcp_cfg *cfg);
+
+/* Allocates ctx->tcp (flow table, wheel, buffers, port table). Call before
+ * the first input burst; ctx->now_ns should already hold the current time.
+ * 0 or -ENOMEM / -EINVAL. Without it the stack counts TCP and UDP as
+ * drop_ip_proto, as before the stack issue. */
+int stk_tcp_init(struct stk_ctx *ctx, const struct stk_tcp_cfg *cfg);
+/* Frees everything; services get closed(STK_CLOSE_SHUTDOWN) first. */
+void stk_tcp_destroy(struct stk_ctx *ctx);
+
+/* Bytes of engine state per connection (the flow record plus its share of
+ * the hash buckets), excluding send buffers. */
+size_t stk_tcp_flow_bytes(const struct stk_ctx *ctx);
+
+/* ---- services ---------------------------------------------------------- */
+
+struct stk_tcp_sock; /* a connection, from accept() until closed() returns */
+
+enum stk_close_reason {
+	STK_CLOSE_NORMAL = 0, /* both FINs exchanged */
+	STK_CLOSE_RESET,      /* the peer sent a valid RST */
+	STK_CLOSE_ABORT,      /* the service (or accept()) aborted */
+	STK_CLOSE_TIMEOUT,    /* retransmissions exhausted */
+	STK_CLOSE_IDLE,       /* no progress for cfg.idle_timeout_ms */
+	STK_CLOSE_EVICTED,    /* made room for a newer connection (memcap) */
+	STK_CLOSE_HOST_GONE,  /* the decky was removed */
+	STK_CLOSE_SHUTDOWN,   /* stk_tcp_destroy */
+};
+
+/* A datagram for an open UDP port; valid during the datagram() call. */
+struct stk_udp_dgram {
+	struct stk_host *host;
+	uint32_t peer_ip_raw;         /* wire order */
+	uint16_t peer_port, local_port; /* host order */
+	const uint8_t *data;
+	unsigned len;
+	const uint8_t *peer_mac;
+	uint8_t ttl;                  /* as received */
+};
+
+/* What a service implements; every callback may be NULL. Calls happen on
+ * the stack's thread, inside an input burst or a timer advance. */
+struct stk_service {
+	const char *name;
+	/* A connection completed its handshake on a port this service listens
+	 * on. Return 0 to keep it, a negative value to reset it. May send. */
+	int (*accept)(struct stk_ctx *ctx, struct stk_tcp_sock *s, void *arg);
+	/* In-order bytes from the peer. Returns how many were consumed; the
+	 * rest are not acknowledged (the peer sends them again later). */
+	unsigned (*recv)(struct stk_ctx *ctx, struct stk_tcp_sock *s, const uint8_t *data, unsigned len);
+	/* How many bytes recv() could consume now (sizes the window); NULL:
+	 * always cfg.rcv_wnd. */
+	unsigned (*recv_space)(struct stk_ctx *ctx, struct stk_tcp_sock *s);
+	/* The peer sent FIN: no more data will come. */
+	void (*peer_closed)(struct stk_ctx *ctx, struct stk_tcp_sock *s);
+	/* Send space came back after stk_tcp_send() took less than asked. */
+	void (*writable)(struct stk_ctx *ctx, struct stk_tcp_sock *s);
+	/* The connection is gone; s is invalid after this returns. */
+	void (*closed)(struct stk_ctx *ctx, struct stk_tcp_sock *s, enum stk_close_reason why);
+	/* UDP: one datagram for a port this service listens on. */
+	void (*datagram)(struct stk_ctx *ctx, const struct stk_udp_dgram *d, void *arg);
+};
+
+/* Open (proto STK_IPPROTO_TCP or STK_IPPROTO_UDP) port on the decky with
+ * address ip_raw. Control plane (may allocate). 0, -EEXIST, -ENOMEM, or
+ * -EINVAL (port 0, bad proto, no stk_tcp_init). */
+int stk_listen(struct stk_ctx *ctx, uint32_t ip_raw, uint8_t proto, uint16_t port,
+	       const struct stk_service *svc, void *arg);
+/* Close the port again (connections already accepted stay). 0 or -ENOENT. */
+int stk_unlisten(struct stk_ctx *ctx, uint32_t ip_raw, uint8_t proto, uint16_t port);
+
+/* Queue bytes for the peer. Returns how many were taken (less than len
+ * under back-pressure: the per-flow cap or the shared pool; writable()
+ * follows when space returns; 0 after close/abort). */
+unsigned stk_tcp_send(struct stk_ctx *ctx, struct stk_tcp_sock *s, const void *data, unsigned len);
+unsigned stk_tcp_send_space(const struct stk_ctx *ctx, const struct stk_tcp_sock *s);
+/* Send FIN after the queued bytes (half-close: recv() keeps coming). */
+void stk_tcp_close(struct stk_ctx *ctx, struct stk_tcp_sock *s);
+/* Reset now (RST to the peer); closed(STK_CLOSE_ABORT) follows. */
+void stk_tcp_abort(struct stk_ctx *ctx, struct stk_tcp_sock *s);
+
+/* Per-connection state for the service: a pointer and 8 inline bytes. */
+void **stk_tcp_sock_app(struct stk_tcp_sock *s);
+uint64_t *stk_tcp_sock_scratch(struct stk_tcp_sock *s);
+void stk_tcp_sock_peer(const struct stk_tcp_sock *s, uint32_t *ip_raw, uint16_t *port);
+uint16_t stk_tcp_sock_local_port(const struct stk_tcp_sock *s);
+struct stk_host *stk_tcp_sock_host(const struct stk_ctx *ctx, const struct stk_tcp_sock *s);
+
+/* Answer a datagram (from inside datagram()): source and destination
+ * swapped. 0, or -ENOBUFS (tx full, counted) / -EMSGSIZE. */
+int stk_udp_reply(struct stk_ctx *ctx, const struct stk_udp_dgram *d, const void *data, unsigned len);
+
+/* ---- the engine's side ------------------------------------------------ */
+
+/* Tell the stack the time (CLOCK_MONOTONIC ns): fires due retransmissions,
+ * probes and timeouts and sends output that was waiting for transmit room.
+ * Frames are appended to tx[*n_tx..tx_cap) as in stk_input_burst (the
+ * caller owns them). Returns nonzero when it stopped for lack of room in
+ * tx: transmit and call again. */
+unsigned stk_timers_advance(struct stk_ctx *ctx, uint64_t now_ns, struct stk_pkt **tx,
+			    unsigned tx_cap, unsigned *n_tx);
+
+/* Called by stk_input.c's IPv4 demultiplexer for a validated packet (header
+ * checksum, lengths, no fragment) addressed to h. */
+void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *f,
+		   const uint8_t *ip, unsigned hlen, unsigned tot_len, struct stk_pkt **tx,
+		   unsigned tx_cap, unsigned *n_tx);
+void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *f,
+		   const uint8_t *ip, unsigned hlen, unsigned tot_len, struct stk_pkt **tx,
+		   unsigned tx_cap, unsigned *n_tx);
+
+/* Occupancy, for stats and tests. */
+struct stk_tcp_usage {
+	uint32_t flows, max_flows, half_open, time_wait;
+	uint32_t sndbuf_chunks_used, sndbuf_chunks;
+	uint32_t listeners, timers_armed;
+};
+void stk_tcp_usage(const struct stk_ctx *ctx, struct stk_tcp_usage *u);
+
+#endif

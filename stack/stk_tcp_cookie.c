@@ -1,0 +1,87 @@
+/* SYN cookies: when half-open connections reach the threshold, a SYN gets
+ * a SYN-ACK whose ISN encodes everything the connection needs, and no
+ * state. The ACK that completes the handshake proves the peer saw it (its
+ * ack - 1 is the cookie); only then is a flow created, already
+ * ESTABLISHED. A flood of spoofed SYNs therefore costs no memory and the
+ * decky keeps answering.
+ *
+ * The SYN-ACK itself is the persona's (same options, window, TTL): an
+ * attacker learns nothing from looking at it, as with a real stack.
+ *
+ * Layout of the 32-bit cookie:
+ *   bits 0-1   time counter (64 s periods) mod 4; this one and the last
+ *              are accepted
+ *   bits 2-3   index of the peer's MSS in mss_table (rounded down)
+ *   bits 4-7   peer window shift + 1 (0: no WS option)
+ *   bit  8     SACK-permitted, bit 9 timestamps, bit 10 MSS present
+ *   bits 11-31 MAC: SipHash(secret, 4-tuple, peer ISN, time, bits 2-10)
+ * 21 bits of MAC: one forged ACK in two million opens a connection.
+ */
+#include "stack/stk_tcp_int.h"
+
+static const uint16_t mss_table[4] = {536, 1300, 1440, 1460};
+
+#define COOKIE_PERIOD_NS (64ull * 1000000000ull)
+
+static uint32_t cookie_mac(const struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport,
+			   uint16_t rport, uint32_t peer_isn, uint64_t period, uint32_t info)
+{
+	uint64_t w[3] = {(uint64_t)lip << 32 | rip,
+			 (uint64_t)lport << 48 | (uint64_t)rport << 32 | peer_isn,
+			 period << 16 | info};
+	return (uint32_t)(stk_siphash(ctx->tcp->cookie_key, w, 3) >> 43);
+}
+
+uint32_t stk_cookie_make(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport,
+			 uint16_t rport, uint32_t peer_isn, uint8_t syn_bits, uint16_t peer_mss,
+			 uint8_t peer_ws)
+{
+	uint32_t mi = 3;
+	while (mi && mss_table[mi] > peer_mss)
+		mi--;
+	uint32_t info = mi << 2;
+	if (syn_bits & STK_SYN_WS)
+		info |= (uint32_t)((peer_ws > 14 ? 14 : peer_ws) + 1) << 4;
+	if (syn_bits & STK_SYN_SACK)
+		info |= 1u << 8;
+	if (syn_bits & STK_SYN_TS)
+		info |= 1u << 9;
+	if (syn_bits & STK_SYN_MSS)
+		info |= 1u << 10;
+	uint64_t period = ctx->now_ns / COOKIE_PERIOD_NS;
+	info |= (uint32_t)(period & 3);
+	return cookie_mac(ctx, lip, rip, lport, rport, peer_isn, period, info & 0x7fc) << 11 | info;
+}
+
+int stk_cookie_check(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport, uint16_t rport,
+		     uint32_t peer_isn, uint32_t cookie, uint8_t *syn_bits, uint16_t *peer_mss,
+		     uint8_t *peer_ws)
+{
+	uint64_t now = ctx->now_ns / COOKIE_PERIOD_NS, period;
+	if ((now & 3) == (cookie & 3))
+		period = now;
+	else if (now && ((now - 1) & 3) == (cookie & 3))
+		period = now - 1;
+	else
+		return -1;
+	uint32_t info = cookie & 0x7ff;
+	if (cookie_mac(ctx, lip, rip, lport, rport, peer_isn, period, info & 0x7fc) != cookie >> 11)
+		return -1;
+	uint8_t bits = 0;
+	uint32_t ws = (info >> 4) & 0xf;
+	if (ws) {
+		bits |= STK_SYN_WS;
+		*peer_ws = (uint8_t)(ws - 1);
+	} else {
+		*peer_ws = 0;
+	}
+	if (info & (1u << 8))
+		bits |= STK_SYN_SACK;
+	if (info & (1u << 9))
+		bits |= STK_SYN_TS;
+	if (info & (1u << 10))
+		bits |= STK_SYN_MSS;
+	*peer_mss = (bits & STK_SYN_MSS) ? mss_table[(info >> 2) & 3] : STK_TCP_DEFAULT_MSS;
+	*syn_bits = bits;
+	return 0;
+}

@@ -1,0 +1,332 @@
+/* Private to stack/stk_tcp*.c, stk_flow.c and stk_udp.c: the connection
+ * record, the TCP context behind ctx->tcp, and helpers they share. */
+#ifndef STK_TCP_INT_H
+#define STK_TCP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stack/stk.h"
+#include "stack/stk_proto.h"
+#include "stack/stk_tcp.h"
+#include "stack/stk_timer.h"
+#include "stack/stk_wire.h"
+
+#define STK_NONE UINT32_MAX
+
+/* TCP header (RFC 9293). */
+#define STK_TCP_HLEN 20
+#define STK_TCP_O_SPORT 0
+#define STK_TCP_O_DPORT 2
+#define STK_TCP_O_SEQ 4
+#define STK_TCP_O_ACK 8
+#define STK_TCP_O_OFF 12
+#define STK_TCP_O_FLAGS 13
+#define STK_TCP_O_WIN 14
+#define STK_TCP_O_CSUM 16
+#define STK_TCP_O_URP 18
+#define STK_TH_FIN 0x01
+#define STK_TH_SYN 0x02
+#define STK_TH_RST 0x04
+#define STK_TH_PSH 0x08
+#define STK_TH_ACK 0x10
+#define STK_TH_URG 0x20
+#define STK_TH_ECE 0x40
+#define STK_TH_CWR 0x80
+#define STK_UDP_HLEN 8
+#define STK_ICMP_UNREACH 3
+#define STK_ICMP_PORT_UNREACH 3
+
+#define STK_TCP_DEFAULT_MSS 536
+#define STK_TCP_CHUNK 2048u
+
+enum stk_tcp_state {
+	STK_TCP_FREE = 0,
+	STK_TCP_SYN_RCVD,
+	STK_TCP_ESTABLISHED,
+	STK_TCP_FIN_WAIT_1,
+	STK_TCP_FIN_WAIT_2,
+	STK_TCP_CLOSING,
+	STK_TCP_TIME_WAIT,
+	STK_TCP_CLOSE_WAIT,
+	STK_TCP_LAST_ACK,
+	STK_TCP_STATE_COUNT
+};
+
+/* Flow flags. */
+enum {
+	STK_F_TS = 1u << 0,         /* timestamps negotiated */
+	STK_F_SACK = 1u << 1,       /* SACK-permitted negotiated (we send no blocks) */
+	STK_F_ACK_NOW = 1u << 2,    /* an ACK must go out */
+	STK_F_CLOSE_REQ = 1u << 3,  /* the service closed: FIN after the queue */
+	STK_F_FIN_SENT = 1u << 4,   /* our FIN has a sequence number */
+	STK_F_ABORT_REQ = 1u << 5,  /* the service aborted: RST at the next flush */
+	STK_F_ACCEPTED = 1u << 6,   /* the service knows this connection */
+	STK_F_PERSIST = 1u << 7,    /* zero window: probing instead of RTO */
+	STK_F_RTO = 1u << 8,        /* rto_at is armed */
+	STK_F_TIMING = 1u << 9,     /* an RTT sample is running (Karn) */
+	STK_F_RECOVERY = 1u << 10,  /* fast recovery until recover */
+	STK_F_WANT_WRITE = 1u << 11,/* send() refused bytes: writable() due */
+	STK_F_PEER_FIN = 1u << 12,  /* FIN received */
+	STK_F_PENDING = 1u << 13,   /* on the output-pending list */
+	STK_F_IN_CB = 1u << 14,     /* a service callback is running */
+};
+
+/* One connection: <= 256 bytes of engine state (checked by the unit test),
+ * plus send-buffer chunks while data is queued. Sequence numbers are
+ * absolute; times are 1 ms ticks (uint32, compared modulo 2^32). */
+struct stk_tcp_flow {
+	/* identity: wire-order addresses, host-order ports */
+	uint32_t lip, rip;
+	uint16_t lport, rport;
+	uint32_t host_idx;
+	uint8_t rmac[6];
+	uint8_t state;
+	uint8_t syn_bits;        /* STK_SYN_* of the peer's SYN */
+	uint16_t flags;          /* STK_F_* */
+	uint16_t mss;            /* our segment payload size (after options) */
+	uint16_t peer_mss;       /* from the SYN, or 536 */
+	uint8_t snd_ws, rcv_ws;  /* window shifts; 0 when not negotiated */
+	uint8_t rxt_shift, dupacks;
+	/* links: hash chain, LRU, output-pending list, timer wheel */
+	uint32_t hnext;
+	uint32_t lru_prev, lru_next;
+	uint32_t pend_prev, pend_next;
+	struct stk_tlink tl;
+	/* send side */
+	uint32_t iss, snd_una, snd_nxt, snd_max;
+	uint32_t snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
+	uint32_t cwnd, ssthresh, recover;
+	/* receive side */
+	uint32_t irs, rcv_nxt, rcv_adv;
+	uint32_t ts_recent, ts_offset;
+	/* RTT (RFC 6298), in microseconds */
+	uint32_t srtt_us, rttvar_us, rto_ms;
+	uint32_t rtt_seq, rtt_start_us;
+	/* deadlines (ticks) */
+	uint32_t rto_at, idle_at;
+	/* send queue: bytes [snd_una, snd_una + sq_len) in a chunk list */
+	uint32_t sq_head, sq_tail;
+	uint32_t sq_len;
+	uint16_t sq_off;         /* offset of snd_una in the head chunk */
+	uint16_t gen;            /* bumped on each reuse of the slot */
+	/* out-of-order segments waiting for a hole to fill (stk_tcp_reasm.c) */
+	uint32_t ooo_head, ooo_last;
+	uint16_t ooo_count;
+	/* the service */
+	const struct stk_service *svc;
+	void *svc_arg;
+	void *app;
+	uint64_t scratch;
+};
+
+struct stk_listener {
+	uint32_t ip_raw;
+	uint16_t port;
+	uint8_t proto;           /* 0: empty slot */
+	const struct stk_service *svc;
+	void *arg;
+};
+
+struct stk_tcp {
+	struct stk_tcp_cfg cfg;
+	uint64_t key[2];         /* SipHash key: flow hash, ISNs, offsets */
+	uint64_t cookie_key[2];
+	uint64_t rng;
+	/* flows */
+	struct stk_tcp_flow *flows;
+	uint32_t *buckets;
+	uint32_t bucket_mask;
+	uint32_t free_head;
+	uint32_t n_flows, half_open, time_wait;
+	uint32_t lru_head, lru_tail;
+	uint32_t pend_head, pend_tail;
+	struct stk_wheel wheel;
+	/* send-buffer chunks */
+	uint8_t *chunk_mem;
+	uint32_t *chunk_next;
+	uint32_t chunk_free, n_chunks, chunks_used;
+	/* ports */
+	struct stk_listener *listen;
+	uint32_t listen_mask, n_listen;
+	/* where output goes during a burst / an advance */
+	struct stk_pkt **tx;
+	unsigned tx_cap;
+	unsigned *n_tx;
+	uint64_t cookie_until_ns; /* cookies were sent recently: check ACKs */
+	struct stk_bucket challenge;
+};
+
+/* ---- shared helpers ---------------------------------------------------- */
+
+static inline uint32_t stk_now_ms(const struct stk_ctx *ctx)
+{
+	return (uint32_t)(ctx->now_ns / 1000000u);
+}
+
+static inline uint32_t stk_now_us(const struct stk_ctx *ctx)
+{
+	return (uint32_t)(ctx->now_ns / 1000u);
+}
+
+/* Sequence space comparisons (RFC 9293 section 3.4). */
+static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline bool seq_leq(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
+static inline bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+static inline bool seq_geq(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
+
+static inline uint32_t flow_idx(const struct stk_tcp *t, const struct stk_tcp_flow *f)
+{
+	return (uint32_t)(f - t->flows);
+}
+
+/* A pool buffer for one answer, or NULL (counted). */
+static inline struct stk_pkt *stk_l4_tx_take(struct stk_ctx *ctx)
+{
+	struct stk_tcp *t = ctx->tcp;
+	if (!t->tx || *t->n_tx >= t->tx_cap) {
+		ctx->cnt.drop_tx_full++;
+		return NULL;
+	}
+	struct stk_pkt *p = stk_pool_get(ctx->tx_pool);
+	if (!p)
+		ctx->cnt.drop_tx_nobuf++;
+	return p;
+}
+
+static inline void stk_l4_tx_put(struct stk_ctx *ctx, struct stk_pkt *p)
+{
+	struct stk_tcp *t = ctx->tcp;
+	t->tx[(*t->n_tx)++] = p;
+	ctx->cnt.tx_frames++;
+}
+
+static inline unsigned stk_l4_tx_room(const struct stk_tcp *t)
+{
+	return t->tx ? t->tx_cap - *t->n_tx : 0;
+}
+
+/* Ethernet + 20-byte IPv4 header from host h to (dst_ip, dst_mac). Returns
+ * a pointer to the L4 header. The IP checksum is filled in. */
+uint8_t *stk_l4_ip_header(struct stk_pkt *out, const struct stk_host *h, const uint8_t *dst_mac,
+			  uint32_t dst_ip_raw, uint8_t proto, unsigned l4_len, uint16_t ip_id, bool df,
+			  uint8_t tos);
+
+/* Pseudo-header sum for TCP/UDP checksums. */
+static inline uint32_t stk_l4_pseudo(uint32_t src_raw, uint32_t dst_raw, uint8_t proto, unsigned len)
+{
+	uint8_t ph[12];
+	memcpy(ph, &src_raw, 4);
+	memcpy(ph + 4, &dst_raw, 4);
+	ph[8] = 0;
+	ph[9] = proto;
+	stk_put_be16(ph + 10, (uint16_t)len);
+	return stk_csum_add(0, ph, 12);
+}
+
+/* SipHash-2-4 over n 64-bit words. */
+uint64_t stk_siphash(const uint64_t key[2], const uint64_t *w, unsigned n);
+
+/* An event record for a TCP/UDP observation. */
+void stk_l4_event(struct stk_ctx *ctx, unsigned kind, const struct stk_pkt *p, const struct stk_host *h,
+		  const uint8_t *f, const uint8_t *ip, uint16_t sport, uint16_t dport, uint32_t aux);
+
+/* ---- flows (stk_flow.c) ---------------------------------------------- */
+int stk_flow_table_init(struct stk_tcp *t, uint32_t max_flows, uint32_t now_ms);
+void stk_flow_table_destroy(struct stk_tcp *t);
+struct stk_tcp_flow *stk_flow_lookup(struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
+				     uint16_t rport);
+/* A zeroed flow keyed and linked in (evicting the least recently active
+ * one if the table is full), or NULL. */
+struct stk_tcp_flow *stk_flow_new(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport,
+				  uint16_t rport);
+/* Unhash, release buffers, tell the service (once), free the slot. */
+void stk_flow_free(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_close_reason why);
+void stk_flow_touch(struct stk_tcp *t, struct stk_tcp_flow *f);
+void stk_flow_set_state(struct stk_tcp *t, struct stk_tcp_flow *f, uint8_t state);
+void stk_flow_pend(struct stk_tcp *t, struct stk_tcp_flow *f);
+void stk_flow_unpend(struct stk_tcp *t, struct stk_tcp_flow *f);
+/* Re-link the flow's wheel entry at min(rto_at, idle_at). */
+void stk_flow_timer_update(struct stk_tcp *t, struct stk_tcp_flow *f);
+uint64_t stk_flow_hash(const struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
+		       uint16_t rport, uint64_t domain);
+
+/* ---- send queue (stk_tcp_sock.c) ------------------------------------- */
+int stk_sndq_init(struct stk_tcp *t, uint32_t bytes);
+void stk_sndq_destroy(struct stk_tcp *t);
+/* Copy len bytes starting off bytes after snd_una into dst. */
+void stk_sndq_copy(const struct stk_tcp *t, const struct stk_tcp_flow *f, uint32_t off, uint8_t *dst,
+		   unsigned len);
+/* Drop n acknowledged bytes from the front. */
+void stk_sndq_drop(struct stk_tcp *t, struct stk_tcp_flow *f, uint32_t n);
+void stk_sndq_free_all(struct stk_tcp *t, struct stk_tcp_flow *f);
+
+/* ---- out-of-order queue (stk_tcp_reasm.c) ---------------------------- */
+/* Queue a segment that starts past rcv_nxt. false: no room (not queued). */
+bool stk_reasm_insert(struct stk_tcp *t, struct stk_tcp_flow *f, uint32_t seq, const uint8_t *d, unsigned len,
+		      bool fin);
+/* The lowest queued segment, if any. */
+bool stk_reasm_peek(const struct stk_tcp *t, const struct stk_tcp_flow *f, uint32_t *seq, const uint8_t **d,
+		    unsigned *len, bool *fin);
+void stk_reasm_pop(struct stk_tcp *t, struct stk_tcp_flow *f);
+void stk_reasm_free_all(struct stk_tcp *t, struct stk_tcp_flow *f);
+/* Up to max SACK blocks [left, right) for what is queued. */
+unsigned stk_reasm_sack(const struct stk_tcp *t, const struct stk_tcp_flow *f, uint32_t blocks[][2],
+			unsigned max);
+
+/* ---- listeners (stk_tcp_listen.c) ------------------------------------ */
+const struct stk_listener *stk_listen_find(const struct stk_tcp *t, uint32_t ip_raw, uint8_t proto,
+					   uint16_t port);
+void stk_listen_destroy(struct stk_tcp *t);
+
+/* ---- output (stk_tcp_output.c) --------------------------------------- */
+struct stk_synack_info {
+	uint8_t syn_bits;
+	uint16_t peer_mss;
+	uint8_t peer_ws;         /* valid with STK_SYN_WS */
+	uint32_t ts_val, ts_ecr; /* our TSval, the SYN's TSval */
+};
+/* What a SYN-ACK built from the policy for these SYN bits negotiates:
+ * STK_SYN_WS/SACK/TS set when both sides have them; *ws = our shift. */
+uint8_t stk_synack_features(const struct stk_tcp_policy *p, uint8_t syn_bits, uint8_t *our_ws);
+/* The SYN-ACK's window for these SYN bits (the persona's first matching rule). */
+uint16_t stk_synack_window(const struct stk_tcp_policy *p, uint8_t syn_bits);
+/* Build and queue a SYN-ACK. */
+void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac,
+			 uint32_t dst_ip, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t ack,
+			 const struct stk_synack_info *si);
+/* A RST (and ACK when ack_flag) with explicit fields. */
+void stk_tcp_send_rst(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac, uint32_t dst_ip,
+		      uint16_t lport, uint16_t rport, uint32_t seq, uint32_t ack, bool ack_flag,
+		      uint16_t window, bool df, enum stk_ipid_class cls);
+/* Send what the flow may: data, FIN, the ACK it owes. */
+void stk_tcp_output(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+/* Retransmit the first unacknowledged segment (fast retransmit, NewReno
+ * partial ACKs) without moving snd_nxt. */
+void stk_tcp_retransmit_first(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+/* A zero-window probe (one byte past the window). */
+void stk_tcp_window_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+/* One pure ACK now (challenge ACKs, duplicate ACKs). */
+void stk_tcp_send_ack(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+void stk_tcp_flush_pending(struct stk_ctx *ctx);
+uint32_t stk_tcp_tsval(const struct stk_ctx *ctx, const struct stk_tcp_flow *f);
+uint32_t stk_tcp_ts_offset(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
+			   uint32_t rip, uint16_t lport, uint16_t rport);
+uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint32_t rip, uint16_t lport,
+		     uint16_t rport);
+void stk_tcp_arm_rto(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+/* Service callbacks, guarded against re-entry and dead flows. */
+void stk_tcp_notify_writable(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+
+/* ---- cookies (stk_tcp_cookie.c) -------------------------------------- */
+uint32_t stk_cookie_make(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport,
+			 uint16_t rport, uint32_t peer_isn, uint8_t syn_bits, uint16_t peer_mss,
+			 uint8_t peer_ws);
+/* 0 and the SYN's bits/MSS/shift, or -1 when the ACK does not carry a
+ * cookie we issued in the last two periods. */
+int stk_cookie_check(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport, uint16_t rport,
+		     uint32_t peer_isn, uint32_t cookie, uint8_t *syn_bits, uint16_t *peer_mss,
+		     uint8_t *peer_ws);
+
+#endif

@@ -1,0 +1,497 @@
+/* Everything a decky sends over TCP: SYN-ACKs laid out by the persona,
+ * RSTs for segments no connection takes, and the segments of a connection
+ * (data, FIN, ACKs, retransmissions, window probes).
+ *
+ * Persona fields used here: TTL (host), DF and IP-ID class per packet
+ * kind, the SYN-ACK option layout and window, the ISN generator and the
+ * timestamp clock. The values in a connection's later segments (window,
+ * options) follow from what the SYN-ACK negotiated.
+ */
+#include "stack/stk_tcp_int.h"
+
+#include <string.h>
+
+uint8_t *stk_l4_ip_header(struct stk_pkt *out, const struct stk_host *h, const uint8_t *dst_mac,
+			  uint32_t dst_ip_raw, uint8_t proto, unsigned l4_len, uint16_t ip_id, bool df,
+			  uint8_t tos)
+{
+	uint8_t *o = out->data;
+	memcpy(o + STK_ETH_O_DST, dst_mac, 6);
+	memcpy(o + STK_ETH_O_SRC, h->mac, 6);
+	stk_put_be16(o + STK_ETH_O_TYPE, STK_ETHERTYPE_IPV4);
+	uint8_t *ip = o + STK_ETH_HLEN;
+	unsigned tot = STK_IP4_MIN_HLEN + l4_len;
+	ip[STK_IP4_O_VIHL] = 0x45;
+	ip[STK_IP4_O_TOS] = tos;
+	stk_put_be16(ip + STK_IP4_O_LEN, (uint16_t)tot);
+	stk_put_be16(ip + STK_IP4_O_ID, ip_id);
+	stk_put_be16(ip + STK_IP4_O_FRAG, df ? STK_IP4_DF : 0);
+	ip[STK_IP4_O_TTL] = h->policy.ttl;
+	ip[STK_IP4_O_PROTO] = proto;
+	stk_put_be16(ip + STK_IP4_O_CSUM, 0);
+	memcpy(ip + STK_IP4_O_SRC, &h->ip_raw, 4);
+	memcpy(ip + STK_IP4_O_DST, &dst_ip_raw, 4);
+	stk_put_be16(ip + STK_IP4_O_CSUM, stk_csum(ip, STK_IP4_MIN_HLEN));
+	out->len = STK_ETH_HLEN + tot;
+	return ip + STK_IP4_MIN_HLEN;
+}
+
+void stk_l4_event(struct stk_ctx *ctx, unsigned kind, const struct stk_pkt *p, const struct stk_host *h,
+		  const uint8_t *f, const uint8_t *ip, uint16_t sport, uint16_t dport, uint32_t aux)
+{
+	if (!ctx->events)
+		return;
+	struct stk_event *ev = stk_event_claim(ctx->events);
+	if (!ev)
+		return;
+	ev->ts_ns = p->ts_ns;
+	memcpy(&ev->src_ip_raw, ip + STK_IP4_O_SRC, 4);
+	ev->dst_ip_raw = h->ip_raw;
+	ev->sport = sport;
+	ev->dport = dport;
+	ev->kind = (uint16_t)kind;
+	ev->proto = ip[STK_IP4_O_PROTO];
+	ev->ttl = ip[STK_IP4_O_TTL];
+	memcpy(ev->src_mac, f + STK_ETH_O_SRC, 6);
+	ev->len = (uint16_t)(p->len > STK_ETH_HLEN ? p->len - STK_ETH_HLEN : 0);
+	ev->host_idx = (uint32_t)(h - ctx->hosts->hosts);
+	ev->aux = aux;
+	stk_event_commit(ctx->events);
+}
+
+/* ---- generators -------------------------------------------------------- */
+
+static uint32_t tcp_rand(struct stk_tcp *t)
+{
+	uint64_t x = t->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	t->rng = x;
+	return (uint32_t)((x * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint32_t rip, uint16_t lport,
+		     uint16_t rport)
+{
+	struct stk_tcp *t = ctx->tcp;
+	const struct stk_isn_rule *r = &stk_host_tcp_policy(h)->isn;
+	uint32_t clock = stk_clock_ticks(ctx->now_ns, r->rate_hz);
+	/* The per-host base is keyed by the secret: a restart moves it. */
+	uint32_t base = (uint32_t)stk_flow_hash(t, h->ip_raw, 0, 0, 0, 2);
+	switch (r->kind) {
+	case STK_ISN_HASH_CLOCK:
+		return (uint32_t)stk_flow_hash(t, h->ip_raw, rip, lport, rport, 1) + clock;
+	case STK_ISN_CLOCK: {
+		uint32_t gcd = r->gcd ? r->gcd : 1;
+		uint32_t v = base + clock;
+		v -= v % gcd;
+		if (r->jitter)
+			v += (tcp_rand(t) % r->jitter) * gcd;
+		return v;
+	}
+	case STK_ISN_RANDOM:
+		return tcp_rand(t);
+	default:
+		return base;
+	}
+}
+
+uint32_t stk_tcp_ts_offset(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
+			   uint32_t rip, uint16_t lport, uint16_t rport)
+{
+	const struct stk_tcp *t = ctx->tcp;
+	switch (stk_host_tcp_policy(h)->ts.scope) {
+	case STK_TS_PER_PEER:
+		return (uint32_t)stk_flow_hash(t, lip, rip, 0, 0, 3);
+	case STK_TS_PER_FLOW:
+		return (uint32_t)stk_flow_hash(t, lip, rip, lport, rport, 3);
+	default:
+		return (uint32_t)stk_flow_hash(t, lip, 0, 0, 0, 3);
+	}
+}
+
+static uint32_t tsval_at(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t offset)
+{
+	uint32_t hz = stk_host_tcp_policy(h)->ts.hz;
+	return hz ? offset + stk_clock_ticks(ctx->now_ns, hz) : 0;
+}
+
+uint32_t stk_tcp_tsval(const struct stk_ctx *ctx, const struct stk_tcp_flow *f)
+{
+	return tsval_at(ctx, &ctx->hosts->hosts[f->host_idx], f->ts_offset);
+}
+
+/* ---- SYN-ACK ------------------------------------------------------------ */
+
+/* The SYN's bits as the layout conditions see them: a persona without
+ * timestamps never answers with them; one with only_if_syn_ts off always
+ * does (honeyd's tell, available but never a default). */
+static uint8_t layout_bits(const struct stk_tcp_policy *p, uint8_t syn_bits)
+{
+	if (!p->ts.supported)
+		return (uint8_t)(syn_bits & ~STK_SYN_TS);
+	if (!p->ts.only_if_syn_ts)
+		return (uint8_t)(syn_bits | STK_SYN_TS);
+	return syn_bits;
+}
+
+/* Walks the layout: writes the options to out (when not NULL) and returns
+ * their length; *included gets STK_SYN_* for each option present. */
+static unsigned synack_options(const struct stk_tcp_policy *p, uint8_t syn_bits, uint16_t peer_mss,
+			       uint32_t tsval, uint32_t tsecr, uint8_t *out, uint8_t *included,
+			       uint8_t *our_ws)
+{
+	uint8_t bits = layout_bits(p, syn_bits), inc = 0;
+	unsigned n = 0;
+	*our_ws = 0;
+	for (unsigned i = 0; i < STK_TCP_MAX_TOPTS && p->synack_opts[i].kind != STK_TOPT_END; i++) {
+		const struct stk_topt *o = &p->synack_opts[i];
+		if ((bits & o->mask) != o->want)
+			continue;
+		uint8_t b[10];
+		unsigned len = 0;
+		uint16_t mss;
+		switch (o->kind) {
+		case STK_TOPT_MSS:
+		case STK_TOPT_MSS_CLAMP:
+			mss = o->value;
+			if (o->kind == STK_TOPT_MSS_CLAMP && peer_mss < mss)
+				mss = peer_mss;
+			b[0] = 2;
+			b[1] = 4;
+			stk_put_be16(b + 2, mss);
+			len = 4;
+			inc |= STK_SYN_MSS;
+			break;
+		case STK_TOPT_NOP:
+			b[0] = 1;
+			len = 1;
+			break;
+		case STK_TOPT_WS:
+			b[0] = 3;
+			b[1] = 3;
+			b[2] = (uint8_t)o->value;
+			len = 3;
+			inc |= STK_SYN_WS;
+			*our_ws = (uint8_t)o->value;
+			break;
+		case STK_TOPT_SACKOK:
+			b[0] = 4;
+			b[1] = 2;
+			len = 2;
+			inc |= STK_SYN_SACK;
+			break;
+		case STK_TOPT_TS:
+			b[0] = 8;
+			b[1] = 10;
+			stk_put_be32(b + 2, tsval);
+			stk_put_be32(b + 6, tsecr);
+			len = 10;
+			inc |= STK_SYN_TS;
+			break;
+		case STK_TOPT_EOL:
+			b[0] = 0;
+			len = 1;
+			break;
+		case STK_TOPT_EOL_PAD:
+			len = (4 - n % 4) % 4;
+			memset(b, 0, sizeof(b));
+			break;
+		default:
+			break;
+		}
+		if (n + len > 40)
+			break; /* stk_tcp_policy_check() refuses such layouts */
+		if (out)
+			memcpy(out + n, b, len);
+		n += len;
+	}
+	*included = inc;
+	return n;
+}
+
+uint8_t stk_synack_features(const struct stk_tcp_policy *p, uint8_t syn_bits, uint8_t *our_ws)
+{
+	uint8_t inc;
+	synack_options(p, syn_bits, STK_TCP_DEFAULT_MSS, 0, 0, NULL, &inc, our_ws);
+	uint8_t both = inc & syn_bits & (STK_SYN_WS | STK_SYN_SACK | STK_SYN_TS);
+	if (!(both & STK_SYN_WS))
+		*our_ws = 0;
+	return both;
+}
+
+uint16_t stk_synack_window(const struct stk_tcp_policy *p, uint8_t syn_bits)
+{
+	uint8_t bits = layout_bits(p, syn_bits);
+	for (unsigned i = 0; i < STK_TCP_MAX_WIN_RULES; i++)
+		if ((bits & p->synack_win[i].mask) == p->synack_win[i].want)
+			return p->synack_win[i].window;
+	return p->synack_win[STK_TCP_MAX_WIN_RULES - 1].window;
+}
+
+static void tcp_header(uint8_t *tcp, uint16_t lport, uint16_t rport, uint32_t seq, uint32_t ack,
+		       unsigned optlen, uint8_t flags, uint16_t win)
+{
+	stk_put_be16(tcp + STK_TCP_O_SPORT, lport);
+	stk_put_be16(tcp + STK_TCP_O_DPORT, rport);
+	stk_put_be32(tcp + STK_TCP_O_SEQ, seq);
+	stk_put_be32(tcp + STK_TCP_O_ACK, ack);
+	tcp[STK_TCP_O_OFF] = (uint8_t)(((STK_TCP_HLEN + optlen) / 4) << 4);
+	tcp[STK_TCP_O_FLAGS] = flags;
+	stk_put_be16(tcp + STK_TCP_O_WIN, win);
+	stk_put_be16(tcp + STK_TCP_O_CSUM, 0);
+	stk_put_be16(tcp + STK_TCP_O_URP, 0);
+}
+
+static void tcp_seal(uint8_t *tcp, uint32_t src, uint32_t dst, unsigned len)
+{
+	uint32_t sum = stk_l4_pseudo(src, dst, STK_IPPROTO_TCP, len);
+	stk_put_be16(tcp + STK_TCP_O_CSUM, stk_csum_fold(stk_csum_add(sum, tcp, len)));
+}
+
+void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac,
+			 uint32_t dst_ip, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t ack,
+			 const struct stk_synack_info *si)
+{
+	const struct stk_tcp_policy *p = stk_host_tcp_policy(h);
+	struct stk_pkt *out = stk_l4_tx_take(ctx);
+	if (!out)
+		return;
+	uint8_t opts[40], inc, ws;
+	unsigned optlen = synack_options(p, si->syn_bits, si->peer_mss, si->ts_val, si->ts_ecr, opts,
+					 &inc, &ws);
+	/* Options are a multiple of 4 in every real layout; pad with EOL if a
+	 * table is not (the data offset counts words). */
+	while (optlen % 4)
+		opts[optlen++] = 0;
+	uint8_t flags = STK_TH_SYN | STK_TH_ACK;
+	if ((si->syn_bits & STK_SYN_ECN) && p->ecn_synack)
+		flags |= STK_TH_ECE;
+	unsigned len = STK_TCP_HLEN + optlen;
+	uint8_t *tcp = stk_l4_ip_header(out, h, dst_mac, dst_ip, STK_IPPROTO_TCP, len,
+					stk_ipid_next(h, STK_IPID_TCP), p->df_synack, 0);
+	tcp_header(tcp, lport, rport, iss, ack, optlen, flags, stk_synack_window(p, si->syn_bits));
+	memcpy(tcp + STK_TCP_HLEN, opts, optlen);
+	tcp_seal(tcp, h->ip_raw, dst_ip, len);
+	stk_l4_tx_put(ctx, out);
+	ctx->cnt.tcp_synack_sent++;
+}
+
+void stk_tcp_send_rst(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac, uint32_t dst_ip,
+		      uint16_t lport, uint16_t rport, uint32_t seq, uint32_t ack, bool ack_flag,
+		      uint16_t window, bool df, enum stk_ipid_class cls)
+{
+	struct stk_pkt *out = stk_l4_tx_take(ctx);
+	if (!out)
+		return;
+	uint8_t *tcp = stk_l4_ip_header(out, h, dst_mac, dst_ip, STK_IPPROTO_TCP, STK_TCP_HLEN,
+					stk_ipid_next(h, cls), df, 0);
+	tcp_header(tcp, lport, rport, seq, ack, 0, (uint8_t)(STK_TH_RST | (ack_flag ? STK_TH_ACK : 0)),
+		   window);
+	tcp_seal(tcp, h->ip_raw, dst_ip, STK_TCP_HLEN);
+	stk_l4_tx_put(ctx, out);
+	ctx->cnt.tcp_rst_sent++;
+}
+
+/* ---- connection segments ------------------------------------------------ */
+
+/* The window to advertise: what the service can take, never less than
+ * what was already offered (RFC 9293 3.8.6.2.2: do not shrink the window). */
+static uint16_t window_field(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	const struct stk_tcp *t = ctx->tcp;
+	uint32_t space = t->cfg.rcv_wnd;
+	if (f->svc && f->svc->recv_space && (f->flags & STK_F_ACCEPTED) &&
+	    !(f->flags & (STK_F_IN_CB | STK_F_PEER_FIN))) {
+		unsigned s = f->svc->recv_space(ctx, (struct stk_tcp_sock *)f);
+		if (s < space)
+			space = s;
+	}
+	uint32_t offered = seq_gt(f->rcv_adv, f->rcv_nxt) ? f->rcv_adv - f->rcv_nxt : 0;
+	/* Receiver silly-window avoidance (RFC 9293 3.8.6.2.2): move the right
+	 * edge only by at least min(buffer / 2, MSS). */
+	uint32_t step = t->cfg.rcv_wnd / 2 < f->mss ? t->cfg.rcv_wnd / 2 : f->mss;
+	if (space < offered + step)
+		space = offered;
+	/* Scaled, the value is truncated (RFC 7323 2.3): the peer may see the
+	 * window shrink by less than one unit; we still accept up to the edge
+	 * offered before, so nothing it sent in good faith is refused. */
+	uint32_t field = space >> f->rcv_ws;
+	if (field > 0xffff)
+		field = 0xffff;
+	uint32_t edge = f->rcv_nxt + (field << f->rcv_ws);
+	if (seq_gt(edge, f->rcv_adv))
+		f->rcv_adv = edge;
+	return (uint16_t)field;
+}
+
+/* One segment of the connection: flags (ACK always), seq, and len bytes of
+ * the send queue from off. false when no buffer could be had. */
+static bool emit(struct stk_ctx *ctx, struct stk_tcp_flow *f, uint8_t flags, uint32_t seq, uint32_t off,
+		 unsigned len)
+{
+	struct stk_host *h = &ctx->hosts->hosts[f->host_idx];
+	struct stk_pkt *out = stk_l4_tx_take(ctx);
+	if (!out)
+		return false;
+	uint8_t opts[40];
+	unsigned optlen = 0;
+	if (f->flags & STK_F_TS) {
+		opts[0] = opts[1] = 1;
+		opts[2] = 8;
+		opts[3] = 10;
+		stk_put_be32(opts + 4, stk_tcp_tsval(ctx, f));
+		stk_put_be32(opts + 8, f->ts_recent);
+		optlen = 12;
+	}
+	/* RFC 2018: what the reassembly queue holds, 3 blocks beside a
+	 * timestamp, 4 without, fewer when the payload leaves no room. */
+	unsigned room = ctx->tcp->cfg.mtu - 40u - optlen;
+	room = room > len ? room - len : 0;
+	if (room > 40 - optlen)
+		room = 40 - optlen;
+	if ((f->flags & STK_F_SACK) && f->ooo_head != STK_NONE && room >= 12) {
+		uint32_t blocks[4][2];
+		unsigned n = stk_reasm_sack(ctx->tcp, f, blocks, (room - 4) / 8);
+		opts[optlen] = opts[optlen + 1] = 1;
+		opts[optlen + 2] = 5;
+		opts[optlen + 3] = (uint8_t)(2 + 8 * n);
+		for (unsigned i = 0; i < n; i++) {
+			stk_put_be32(opts + optlen + 4 + 8 * i, blocks[i][0]);
+			stk_put_be32(opts + optlen + 8 + 8 * i, blocks[i][1]);
+		}
+		optlen += 4 + 8 * n;
+	}
+	unsigned tlen = STK_TCP_HLEN + optlen + len;
+	uint8_t *tcp = stk_l4_ip_header(out, h, f->rmac, f->rip, STK_IPPROTO_TCP, tlen,
+					stk_ipid_next(h, STK_IPID_TCP), stk_host_tcp_policy(h)->df_flow, 0);
+	flags |= STK_TH_ACK;
+	tcp_header(tcp, f->lport, f->rport, seq, f->rcv_nxt, optlen, flags, window_field(ctx, f));
+	memcpy(tcp + STK_TCP_HLEN, opts, optlen);
+	if (len)
+		stk_sndq_copy(ctx->tcp, f, off, tcp + STK_TCP_HLEN + optlen, len);
+	tcp_seal(tcp, h->ip_raw, f->rip, tlen);
+	stk_l4_tx_put(ctx, out);
+	f->flags &= (uint16_t)~STK_F_ACK_NOW;
+	ctx->cnt.tcp_tx_bytes += len;
+	if (seq_lt(seq, f->snd_max) && (len || (flags & STK_TH_FIN)))
+		ctx->cnt.tcp_retransmits++;
+	return true;
+}
+
+void stk_tcp_send_ack(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	if (!emit(ctx, f, 0, f->snd_nxt, 0, 0))
+		f->flags |= STK_F_ACK_NOW; /* the next flush tries again */
+}
+
+void stk_tcp_retransmit_first(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	unsigned len = f->sq_len < f->mss ? f->sq_len : f->mss;
+	uint8_t fl = 0;
+	if ((f->flags & STK_F_FIN_SENT) && len == f->sq_len)
+		fl = STK_TH_FIN;
+	if (len || fl)
+		emit(ctx, f, (uint8_t)(fl | (len ? STK_TH_PSH : 0)), f->snd_una, 0, len);
+}
+
+void stk_tcp_arm_rto(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
+	uint64_t d = (uint64_t)f->rto_ms << (f->rxt_shift < 16 ? f->rxt_shift : 16);
+	if (d > p->rto_max_ms)
+		d = p->rto_max_ms;
+	f->rto_at = stk_now_ms(ctx) + (uint32_t)d;
+	f->flags |= STK_F_RTO;
+	stk_flow_timer_update(ctx->tcp, f);
+}
+
+static bool can_send_data(uint8_t state)
+{
+	return state == STK_TCP_ESTABLISHED || state == STK_TCP_CLOSE_WAIT ||
+	       state == STK_TCP_FIN_WAIT_1 || state == STK_TCP_CLOSING || state == STK_TCP_LAST_ACK;
+}
+
+void stk_tcp_output(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	struct stk_tcp *t = ctx->tcp;
+	bool starved = false;
+	while (can_send_data(f->state)) {
+		uint32_t in_flight = f->snd_nxt - f->snd_una;
+		uint32_t off = in_flight; /* queue offset of snd_nxt */
+		uint32_t avail = off < f->sq_len ? f->sq_len - off : 0;
+		uint32_t win = f->snd_wnd < f->cwnd ? f->snd_wnd : f->cwnd;
+		uint32_t usable = win > in_flight ? win - in_flight : 0;
+		uint32_t len = avail < usable ? avail : usable;
+		if (len > f->mss)
+			len = f->mss;
+		/* FIN after the last byte, window or not (as BSD does): it owes
+		 * the peer nothing but a sequence number. */
+		bool fin = (f->flags & STK_F_CLOSE_REQ) && off + len == f->sq_len &&
+			   seq_leq(f->snd_nxt, f->snd_una + f->sq_len);
+		if (!len && !fin)
+			break;
+		if (!stk_l4_tx_room(t)) {
+			starved = true;
+			break;
+		}
+		uint8_t fl = (uint8_t)((fin ? STK_TH_FIN : 0) | (len && off + len == f->sq_len ? STK_TH_PSH : 0));
+		bool fresh = seq_geq(f->snd_nxt, f->snd_max);
+		if (!emit(ctx, f, fl, f->snd_nxt, off, len)) {
+			starved = true;
+			break;
+		}
+		if (fresh && len && !(f->flags & STK_F_TIMING)) {
+			f->flags |= STK_F_TIMING;
+			f->rtt_seq = f->snd_nxt + len;
+			f->rtt_start_us = stk_now_us(ctx);
+		}
+		f->snd_nxt += len + fin;
+		if (seq_gt(f->snd_nxt, f->snd_max))
+			f->snd_max = f->snd_nxt;
+		if (fin) {
+			f->flags |= STK_F_FIN_SENT;
+			if (f->state == STK_TCP_ESTABLISHED)
+				stk_flow_set_state(t, f, STK_TCP_FIN_WAIT_1);
+			else if (f->state == STK_TCP_CLOSE_WAIT)
+				stk_flow_set_state(t, f, STK_TCP_LAST_ACK);
+		}
+		if (!(f->flags & STK_F_RTO) || (f->flags & STK_F_PERSIST)) {
+			f->flags &= (uint16_t)~STK_F_PERSIST;
+			stk_tcp_arm_rto(ctx, f);
+		}
+		if (fin)
+			break;
+	}
+	if (!starved && (f->flags & STK_F_ACK_NOW)) {
+		if (stk_l4_tx_room(t))
+			stk_tcp_send_ack(ctx, f);
+		starved = (f->flags & STK_F_ACK_NOW) != 0;
+	}
+	/* Zero window with data waiting and nothing in flight: probe on the
+	 * retransmission timer (RFC 9293 3.8.6.1) instead of waiting forever. */
+	if (can_send_data(f->state) && !f->snd_wnd && f->snd_una == f->snd_max &&
+	    f->snd_nxt - f->snd_una < f->sq_len && !(f->flags & STK_F_PERSIST)) {
+		f->flags |= STK_F_PERSIST;
+		stk_tcp_arm_rto(ctx, f);
+	}
+	if (starved)
+		stk_flow_pend(t, f);
+	else
+		stk_flow_unpend(t, f);
+}
+
+/* A zero-window probe: the first unsent byte, past the window (RFC 9293
+ * 3.8.6.1). snd_nxt stays; snd_max covers the byte so its ACK is valid. */
+void stk_tcp_window_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	uint32_t off = f->snd_nxt - f->snd_una;
+	if (off >= f->sq_len)
+		return;
+	if (emit(ctx, f, 0, f->snd_nxt, off, 1)) {
+		ctx->cnt.tcp_window_probes++;
+		if (seq_gt(f->snd_nxt + 1, f->snd_max))
+			f->snd_max = f->snd_nxt + 1;
+	}
+}

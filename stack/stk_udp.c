@@ -1,0 +1,136 @@
+/* UDP: datagrams for open ports go to their service; closed ports answer
+ * ICMP port unreachable the way the persona does (nmap's U1 probe):
+ * whether at all, how much of the datagram is quoted, DF, TOS, how the
+ * quote is mangled, and how fast (a per-decky token bucket; Linux's one
+ * per second, Cisco's one per 500 ms are what `nmap -sU` notices).
+ */
+#include "stack/stk_tcp_int.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void port_unreachable(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *f, const uint8_t *ip,
+			     unsigned hlen, unsigned tot_len)
+{
+	const struct stk_tcp_policy *p = stk_host_tcp_policy(h);
+	const struct stk_unreach_rule *r = &p->unreach;
+	if (!r->respond) {
+		ctx->cnt.drop_udp_closed++;
+		return;
+	}
+	if (!stk_bucket_take(&h->gen.unreach, ctx->now_ns, r->rate_per_s, r->burst)) {
+		ctx->cnt.drop_udp_unreach_ratelimit++;
+		return;
+	}
+	/* RFC 792 quotes the IP header and 8 bytes; RFC 1812 allows up to 576
+	 * bytes in all, which is what most stacks send. */
+	unsigned quote = r->quote_max > 28 ? r->quote_max - 28u : 0;
+	if (quote < hlen + STK_UDP_HLEN)
+		quote = hlen + STK_UDP_HLEN;
+	if (quote > tot_len)
+		quote = tot_len;
+	struct stk_pkt *out = stk_l4_tx_take(ctx);
+	if (!out)
+		return;
+	unsigned icmp_len = STK_ICMP_HLEN + quote;
+	uint8_t *icmp = stk_l4_ip_header(out, h, f + STK_ETH_O_SRC, stk_load_raw32(ip + STK_IP4_O_SRC),
+					 STK_IPPROTO_ICMP, icmp_len, stk_ipid_next(h, STK_IPID_ICMP), r->df,
+					 r->tos);
+	icmp[STK_ICMP_O_TYPE] = STK_ICMP_UNREACH;
+	icmp[STK_ICMP_O_CODE] = STK_ICMP_PORT_UNREACH;
+	memset(icmp + STK_ICMP_O_CSUM, 0, 6); /* checksum, then the unused word (UN=0) */
+	uint8_t *q = icmp + STK_ICMP_HLEN;
+	memcpy(q, ip, quote);
+	if (r->ripck_zero)
+		memset(q + STK_IP4_O_CSUM, 0, 2);
+	if (r->ruck_zero && quote >= hlen + STK_UDP_HLEN)
+		memset(q + hlen + 6, 0, 2);
+	if (r->rud_zero && quote > hlen + STK_UDP_HLEN)
+		memset(q + hlen + STK_UDP_HLEN, 0, quote - hlen - STK_UDP_HLEN);
+	stk_put_be16(icmp + STK_ICMP_O_CSUM, stk_csum(icmp, icmp_len));
+	stk_l4_tx_put(ctx, out);
+	ctx->cnt.icmp_unreach_sent++;
+}
+
+void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *f,
+		   const uint8_t *ip, unsigned hlen, unsigned tot_len, struct stk_pkt **tx,
+		   unsigned tx_cap, unsigned *n_tx)
+{
+	struct stk_tcp *t = ctx->tcp;
+	if (!t) {
+		ctx->cnt.drop_ip_proto++;
+		return;
+	}
+	const uint8_t *udp = ip + hlen;
+	unsigned len = tot_len - hlen;
+	if (len < STK_UDP_HLEN) {
+		ctx->cnt.drop_udp_short++;
+		return;
+	}
+	unsigned ulen = stk_be16(udp + 4);
+	if (ulen < STK_UDP_HLEN || ulen > len) {
+		ctx->cnt.drop_udp_len++;
+		return;
+	}
+	uint32_t rip = stk_load_raw32(ip + STK_IP4_O_SRC);
+	if (stk_be16(udp + 6)) { /* 0: the sender computed none */
+		uint32_t sum = stk_l4_pseudo(rip, h->ip_raw, STK_IPPROTO_UDP, ulen);
+		if (stk_csum_fold(stk_csum_add(sum, udp, ulen)) != 0) {
+			ctx->cnt.drop_udp_csum++;
+			return;
+		}
+	}
+	ctx->cnt.udp_rx++;
+	uint16_t sport = stk_be16(udp), dport = stk_be16(udp + 2);
+	stk_l4_event(ctx, STK_EV_UDP, p, h, f, ip, sport, dport, ulen - STK_UDP_HLEN);
+	t->tx = tx;
+	t->tx_cap = tx_cap;
+	t->n_tx = n_tx;
+	const struct stk_listener *l = dport ? stk_listen_find(t, h->ip_raw, STK_IPPROTO_UDP, dport) : NULL;
+	if (l) {
+		ctx->cnt.udp_delivered++;
+		if (l->svc->datagram) {
+			struct stk_udp_dgram d = {
+				.host = h,
+				.peer_ip_raw = rip,
+				.peer_port = sport,
+				.local_port = dport,
+				.data = udp + STK_UDP_HLEN,
+				.len = ulen - STK_UDP_HLEN,
+				.peer_mac = f + STK_ETH_O_SRC,
+				.ttl = ip[STK_IP4_O_TTL],
+			};
+			l->svc->datagram(ctx, &d, l->arg);
+		}
+		stk_tcp_flush_pending(ctx); /* a service may have written to TCP */
+	} else {
+		port_unreachable(ctx, h, f, ip, hlen, tot_len);
+	}
+	t->tx = NULL;
+	t->n_tx = NULL;
+}
+
+int stk_udp_reply(struct stk_ctx *ctx, const struct stk_udp_dgram *d, const void *data, unsigned len)
+{
+	struct stk_tcp *t = ctx->tcp;
+	if (len + STK_IP4_MIN_HLEN + STK_UDP_HLEN > t->cfg.mtu)
+		return -EMSGSIZE;
+	struct stk_pkt *out = stk_l4_tx_take(ctx);
+	if (!out)
+		return -ENOBUFS;
+	struct stk_host *h = d->host;
+	unsigned ulen = STK_UDP_HLEN + len;
+	uint8_t *udp = stk_l4_ip_header(out, h, d->peer_mac, d->peer_ip_raw, STK_IPPROTO_UDP, ulen,
+					stk_ipid_next(h, STK_IPID_TCP), stk_host_tcp_policy(h)->df_flow, 0);
+	stk_put_be16(udp, d->local_port);
+	stk_put_be16(udp + 2, d->peer_port);
+	stk_put_be16(udp + 4, (uint16_t)ulen);
+	stk_put_be16(udp + 6, 0);
+	memcpy(udp + STK_UDP_HLEN, data, len);
+	uint16_t c = stk_csum_fold(stk_csum_add(stk_l4_pseudo(h->ip_raw, d->peer_ip_raw, STK_IPPROTO_UDP, ulen),
+						udp, ulen));
+	stk_put_be16(udp + 6, c ? c : 0xffff); /* 0 would mean "no checksum" */
+	stk_l4_tx_put(ctx, out);
+	ctx->cnt.udp_replies++;
+	return 0;
+}

@@ -1,0 +1,335 @@
+/* Fuzz the TCP state machine: the input is a script of segments (mostly
+ * aimed at one connection: in-window, just outside, wildly off), service
+ * actions (send, close, abort), timer advances and UDP datagrams, run
+ * through stk_input_burst and stk_timers_advance as the engine drives them.
+ *
+ * The first bytes pick the persona family, the service's behaviour, the
+ * SYN-cookie threshold and the flow memcap. Checked after every step: each
+ * answer is a well-formed frame with valid checksums, no pool buffer leaks,
+ * the flow table stays within its cap. At the end ten minutes of silence
+ * must leave nothing behind: no flow, timer, send chunk or pending output.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/stk.h"
+#include "stack/stk_proto.h"
+#include "stack/stk_tcp.h"
+#include "stack/stk_tcp_int.h"
+#include "stack/stk_wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAX_TX 64
+#define EPOCH_NS 5000000000000ull
+
+static const uint8_t DECKY_MAC[6] = {0x00, 0x25, 0x90, 1, 2, 3};
+static const uint8_t PEER_MAC[6] = {0x02, 0, 0, 0, 0, 2};
+
+struct fz {
+	struct stk_hosts hosts;
+	struct stk_pool pool;
+	struct stk_ctx ctx;
+	uint32_t decky, peer;
+	uint8_t frame[2048];
+	struct stk_pkt *tx[MAX_TX];
+	unsigned n_tx;
+	/* what the peer knows of the main connection */
+	uint32_t peer_seq, our_seq;
+	uint8_t mode;           /* service behaviour */
+	struct stk_tcp_sock *sock;
+	const uint8_t *in, *end;
+};
+
+static uint8_t take8(struct fz *z)
+{
+	return z->in < z->end ? *z->in++ : 0;
+}
+
+static uint16_t take16(struct fz *z)
+{
+	return (uint16_t)(take8(z) << 8 | take8(z));
+}
+
+static uint32_t take32(struct fz *z)
+{
+	return (uint32_t)take16(z) << 16 | take16(z);
+}
+
+/* ---- a service that does what the input says ------------------------------ */
+
+static int svc_accept(struct stk_ctx *ctx, struct stk_tcp_sock *s, void *arg)
+{
+	struct fz *z = arg;
+	*stk_tcp_sock_app(s) = z;
+	if (!z->sock)
+		z->sock = s;
+	if ((z->mode & 3) == 3)
+		stk_tcp_send(ctx, s, "220 banner\r\n", 12);
+	return (z->mode & 0x30) == 0x30 ? -1 : 0;
+}
+
+static unsigned svc_recv(struct stk_ctx *ctx, struct stk_tcp_sock *s, const uint8_t *d, unsigned len)
+{
+	struct fz *z = *stk_tcp_sock_app(s);
+	switch (z->mode & 3) {
+	case 0:
+		return stk_tcp_send(ctx, s, d, len); /* echo */
+	case 1:
+		return len > 3 ? len / 2 : len; /* slow reader */
+	case 2:
+		if (len > 8)
+			stk_tcp_close(ctx, s);
+		return len;
+	default:
+		if (d[0] == 'X')
+			stk_tcp_abort(ctx, s);
+		return len;
+	}
+}
+
+static unsigned svc_space(struct stk_ctx *ctx, struct stk_tcp_sock *s)
+{
+	return stk_tcp_send_space(ctx, s);
+}
+
+static void svc_peer_closed(struct stk_ctx *ctx, struct stk_tcp_sock *s)
+{
+	struct fz *z = *stk_tcp_sock_app(s);
+	if (!(z->mode & 4))
+		stk_tcp_close(ctx, s);
+}
+
+static void svc_writable(struct stk_ctx *ctx, struct stk_tcp_sock *s)
+{
+	stk_tcp_send(ctx, s, "more", 4);
+}
+
+static void svc_closed(struct stk_ctx *ctx, struct stk_tcp_sock *s, enum stk_close_reason why)
+{
+	struct fz *z = *stk_tcp_sock_app(s);
+	if (z->sock == s)
+		z->sock = NULL;
+	/* Calls from closed() must be harmless no-ops. */
+	stk_tcp_send(ctx, s, "x", 1);
+	stk_tcp_close(ctx, s);
+	stk_tcp_abort(ctx, s);
+}
+
+static void svc_datagram(struct stk_ctx *ctx, const struct stk_udp_dgram *d, void *arg)
+{
+	stk_udp_reply(ctx, d, d->data, d->len);
+}
+
+static const struct stk_service fuzz_svc = {
+	.name = "fuzz",
+	.accept = svc_accept,
+	.recv = svc_recv,
+	.recv_space = svc_space,
+	.peer_closed = svc_peer_closed,
+	.writable = svc_writable,
+	.closed = svc_closed,
+	.datagram = svc_datagram,
+};
+
+/* ---- frames ---------------------------------------------------------------- */
+
+static void check_answers(struct fz *z)
+{
+	for (unsigned i = 0; i < z->n_tx; i++) {
+		const struct stk_pkt *p = z->tx[i];
+		const uint8_t *ip = p->data + 14;
+		if (p->len < 34 || p->len > 1514 || memcmp(p->data, PEER_MAC, 6) || ip[0] != 0x45 ||
+		    stk_csum(ip, 20) != 0 || 14u + stk_be16(ip + 2) != p->len)
+			abort();
+		unsigned l4 = stk_be16(ip + 2) - 20u;
+		if (ip[9] == STK_IPPROTO_TCP || ip[9] == STK_IPPROTO_UDP) {
+			uint32_t sum = stk_l4_pseudo(stk_load_raw32(ip + 12), stk_load_raw32(ip + 16), ip[9], l4);
+			if (stk_csum_fold(stk_csum_add(sum, ip + 20, l4)) != 0)
+				abort();
+		} else if (ip[9] != STK_IPPROTO_ICMP || stk_csum(ip + 20, l4) != 0) {
+			abort();
+		}
+		if (ip[9] == STK_IPPROTO_TCP) {
+			const uint8_t *t = ip + 20;
+			if ((t[12] >> 4) * 4u < 20 || (t[12] >> 4) * 4u > l4)
+				abort();
+			/* Learn where the main connection is. */
+			if (stk_be16(t + 2) == 40000 && (t[13] & STK_TH_SYN))
+				z->our_seq = stk_be32(t + 4) + 1;
+		}
+		stk_pool_put(&z->pool, z->tx[i]);
+	}
+	z->n_tx = 0;
+	if (z->pool.n_free != z->pool.size)
+		abort();
+	if (z->ctx.tcp->n_flows > z->ctx.tcp->cfg.max_flows)
+		abort();
+}
+
+static unsigned ip_frame(struct fz *z, uint8_t proto, unsigned l4_len)
+{
+	uint8_t *f = z->frame;
+	memcpy(f, DECKY_MAC, 6);
+	memcpy(f + 6, PEER_MAC, 6);
+	stk_put_be16(f + 12, STK_ETHERTYPE_IPV4);
+	uint8_t *ip = f + 14;
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	stk_put_be16(ip + 2, (uint16_t)(20 + l4_len));
+	ip[8] = 64;
+	ip[9] = proto;
+	memcpy(ip + 12, &z->peer, 4);
+	memcpy(ip + 16, &z->decky, 4);
+	stk_put_be16(ip + 10, stk_csum(ip, 20));
+	return 14 + 20 + l4_len;
+}
+
+static void run_frame(struct fz *z, unsigned len)
+{
+	struct stk_pkt pkt = {.data = z->frame, .len = len, .cap = sizeof(z->frame)};
+	struct stk_pkt *rx = &pkt;
+	stk_input_burst(&z->ctx, &rx, 1, z->tx, MAX_TX, &z->n_tx);
+	check_answers(z);
+}
+
+static void segment(struct fz *z, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+		    uint16_t win, unsigned optlen, unsigned len)
+{
+	optlen &= ~3u;
+	unsigned tlen = 20 + optlen + len;
+	unsigned flen = ip_frame(z, STK_IPPROTO_TCP, tlen);
+	uint8_t *t = z->frame + 34;
+	stk_put_be16(t, sport);
+	stk_put_be16(t + 2, dport);
+	stk_put_be32(t + 4, seq);
+	stk_put_be32(t + 8, ack);
+	t[12] = (uint8_t)(((20 + optlen) / 4) << 4);
+	t[13] = flags;
+	stk_put_be16(t + 14, win);
+	memset(t + 16, 0, 4);
+	for (unsigned i = 0; i < optlen; i++)
+		t[20 + i] = take8(z);
+	for (unsigned i = 0; i < len; i++)
+		t[20 + optlen + i] = (uint8_t)(i & 1 ? 'X' : 'a' + i % 26);
+	uint32_t sum = stk_l4_pseudo(z->peer, z->decky, STK_IPPROTO_TCP, tlen);
+	stk_put_be16(t + 16, stk_csum_fold(stk_csum_add(sum, t, tlen)));
+	run_frame(z, flen);
+}
+
+static void advance(struct fz *z, uint64_t ms)
+{
+	uint64_t now = z->ctx.now_ns + ms * 1000000ull;
+	unsigned more = 1;
+	for (int round = 0; more && round < 16; round++) {
+		more = stk_timers_advance(&z->ctx, now, z->tx, MAX_TX, &z->n_tx);
+		check_answers(z);
+	}
+}
+
+static void step(struct fz *z)
+{
+	uint8_t op = take8(z);
+	uint8_t b = take8(z);
+	switch (op & 7) {
+	case 0: /* SYN (with options) to the main port */
+		z->peer_seq = take32(z);
+		segment(z, 40000, 80, STK_TH_SYN | (b & (STK_TH_ECE | STK_TH_CWR | STK_TH_FIN)), z->peer_seq, 0,
+			take16(z), (b & 0x0f) * 4u > 40 ? 40 : (b & 0x0f) * 4u, 0);
+		z->peer_seq++;
+		break;
+	case 1: { /* near the main connection's window */
+		int32_t dseq = (int8_t)take8(z) * (int32_t)(b & 0x80 ? 1000 : 1);
+		int32_t dack = (int8_t)take8(z);
+		unsigned len = take8(z) * (b & 0x40 ? 8u : 1u);
+		uint8_t flags = take8(z);
+		segment(z, 40000, 80, flags, z->peer_seq + (uint32_t)dseq, z->our_seq + (uint32_t)dack,
+			take16(z), b & 0x0c, len > 1400 ? 1400 : len);
+		break;
+	}
+	case 2: /* time passes */
+		advance(z, (uint64_t)take16(z) * (b & 1 ? 100 : 1));
+		break;
+	case 3: /* the service acts */
+		if (z->sock) {
+			static const uint8_t blob[8192];
+			if (b < 160)
+				stk_tcp_send(&z->ctx, z->sock, blob, (b + 1u) * 50);
+			else if (b < 220)
+				stk_tcp_close(&z->ctx, z->sock);
+			else
+				stk_tcp_abort(&z->ctx, z->sock);
+			advance(z, 0);
+		}
+		break;
+	case 4: /* anything at all */
+		segment(z, take16(z), b & 1 ? 80 : take16(z), take8(z), take32(z), take32(z), take16(z), b & 0x1c,
+			take8(z));
+		break;
+	case 5: { /* UDP */
+		unsigned len = b % 64;
+		unsigned flen = ip_frame(z, STK_IPPROTO_UDP, 8 + len);
+		uint8_t *u = z->frame + 34;
+		stk_put_be16(u, 5353);
+		stk_put_be16(u + 2, b & 0x80 ? 7 : take16(z));
+		stk_put_be16(u + 4, (uint16_t)(8 + len));
+		stk_put_be16(u + 6, 0);
+		memset(u + 8, 'u', len);
+		run_frame(z, flen);
+		break;
+	}
+	case 6: /* other connections (memcap, eviction, cookies) */
+		segment(z, (uint16_t)(41000 + b), 80, b & 1 ? STK_TH_SYN : STK_TH_ACK, take32(z), take32(z), 1000, 0, 0);
+		break;
+	default: /* in-order data (with FIN sometimes) for the main connection */
+		segment(z, 40000, 80, STK_TH_ACK | (b & 1 ? STK_TH_FIN : 0) | STK_TH_PSH, z->peer_seq, z->our_seq,
+			take16(z), 0, b);
+		z->peer_seq += b + (b & 1);
+		break;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 4)
+		return 0;
+	static struct fz z;
+	memset(&z, 0, sizeof(z));
+	z.in = data + 4;
+	z.end = data + size;
+	z.mode = data[1];
+	z.decky = htonl(0x0a4d000a);
+	z.peer = htonl(0x0a4d0002);
+	if (stk_hosts_init(&z.hosts, 4) || stk_pool_init(&z.pool, MAX_TX))
+		abort();
+	struct stk_host_policy hp = {.ttl = 64, .tcp = stk_tcp_policy_family((enum fp_family)(data[0] % FP_FAMILY_COUNT))};
+	stk_hosts_add(&z.hosts, z.decky, DECKY_MAC, &hp, NULL);
+	z.ctx.hosts = &z.hosts;
+	z.ctx.tx_pool = &z.pool;
+	z.ctx.now_ns = EPOCH_NS;
+	struct stk_tcp_cfg c;
+	stk_tcp_cfg_default(&c);
+	c.max_flows = 1 + data[3] % 16;
+	c.syn_cookie_threshold = data[2] % 8 == 7 ? UINT32_MAX : data[2] % 8;
+	c.sndbuf_bytes = 64u << 10;
+	c.sndbuf_per_flow = 16u << 10;
+	c.secret_seed = 7;
+	if (stk_tcp_init(&z.ctx, &c))
+		abort();
+	stk_listen(&z.ctx, z.decky, STK_IPPROTO_TCP, 80, &fuzz_svc, &z);
+	stk_listen(&z.ctx, z.decky, STK_IPPROTO_UDP, 7, &fuzz_svc, &z);
+	for (unsigned n = 0; z.in < z.end && n < 512; n++)
+		step(&z);
+	/* Ten minutes of silence: everything must be gone. */
+	for (int i = 0; i < 600; i++)
+		advance(&z, 1000);
+	struct stk_tcp *t = z.ctx.tcp;
+	if (t->n_flows || t->half_open || t->time_wait || t->chunks_used || t->wheel.armed ||
+	    t->pend_head != STK_NONE)
+		abort();
+	stk_tcp_destroy(&z.ctx);
+	stk_pool_destroy(&z.pool);
+	stk_hosts_destroy(&z.hosts);
+	return 0;
+}

@@ -1,0 +1,62 @@
+#!/bin/bash
+# What an attacker on the LAN can do to the packet I/O, and must not win:
+#  1. v3 ring: a burst that ends exactly at a block end must not leave the
+#     block unreleased (a busy loop, or a deaf engine with a 1 MiB ring);
+#  2. an echo request a few bytes over the MTU: its reply cannot be sent and
+#     must not stall the tx ring for everything after it;
+#  3. a backlog larger than the tx ring (engine paused, 3000 ARP requests):
+#     every reply must reach the wire.
+set -u
+. "$DECNET_SRC/tests/lab/lab.sh"
+lab_need_root
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+pass() { echo "ok: $*"; }
+cfg=$DECNET_SRC/tests/integration/data/three-families.ini
+raw="$DECNET_SRC/tests/lab/rawsend.py"
+cpu() { awk '{print $14 + $15}' "/proc/$LAB_PID/stat"; }
+io() { tail -n 1 "$LAB_DIR/engine.out" | python3 -c "import json,sys; print(json.load(sys.stdin)['io']['$1'])"; }
+
+lab_up io$$
+# 1. v3, one 1 MiB block: 64 frames (one full burst), then the decky must
+# still answer and the engine must be idle.
+lab_engine "$cfg" --ring v3 --ring-mb 1 --stats-on-exit || exit 1
+sleep 0.3
+scan python3 "$raw" scan0 64 10.77.0.99 junk
+sleep 0.5
+c0=$(cpu); sleep 2; c1=$(cpu)
+[ $((c1 - c0)) -lt 50 ] && pass "v3: idle after a 64-frame burst ($((c1 - c0)) ticks in 2 s)" ||
+	fail "v3: busy after a 64-frame burst: $((c1 - c0)) ticks in 2 s"
+n=$(scan arping -c 2 -w 3 -i scan0 10.77.0.10 2>&1 | grep -c ' from ')
+[ "$n" = 2 ] && pass "v3: still answering ($n/2)" || fail "v3: deaf after the burst ($n/2)"
+lab_stop_engine || fail "decnetd exit status"
+
+# 2. MTU + 4: the scanner's MTU lets a 1518-byte frame through.
+ip -n "$LAB_SCAN" link set scan0 mtu 1504
+lab_engine "$cfg" --stats-on-exit || exit 1
+scan ping -c 1 -W 1 -M dont -s 1476 10.77.0.10 >/dev/null 2>&1
+n=$(scan arping -c 3 -W 0.2 -w 3 -i scan0 10.77.0.11 2>&1 | grep -c ' from ')
+[ "$n" = 3 ] && pass "oversize reply did not stall the tx ring (arping $n/3)" || fail "tx stalled after an oversize reply (arping $n/3)"
+scan ping -c 2 -i 0.2 -W 1 10.77.0.12 | grep -q '2 received' && pass "  ping after it: 2/2" || fail "  ping after the oversize reply"
+lab_stop_engine || fail "decnetd exit status"
+[ "$(io tx_oversize)" = 1 ] && pass "  counted: tx_oversize 1" || fail "  tx_oversize $(io tx_oversize)"
+ip -n "$LAB_SCAN" link set scan0 mtu 1500
+
+# 3. A backlog three times the tx ring.
+lab_engine "$cfg" --stats-on-exit || exit 1
+ip netns exec "$LAB_SCAN" tcpdump -q -i scan0 -nn -w "$LAB_DIR/rep.pcap" 'arp[6:2] == 2' 2>/dev/null &
+TD=$!
+sleep 1
+kill -STOP "$LAB_PID"
+scan python3 "$raw" scan0 3000 10.77.0.10 arp
+kill -CONT "$LAB_PID"
+sleep 1.5
+kill -TERM $TD; wait $TD 2>/dev/null
+lab_stop_engine || fail "decnetd exit status"
+seen=$(tcpdump -r "$LAB_DIR/rep.pcap" 2>/dev/null | wc -l)
+drops=$(( $(io rx_kernel_drops) ))
+[ $((seen + drops)) -ge 3000 ] && [ "$(io tx_ring_full)" = 0 ] &&
+	pass "backlog: $seen replies on the wire, $drops dropped by the kernel rx ring, tx_ring_full 0" ||
+	fail "backlog: $seen replies on the wire of 3000 (kernel rx drops $drops, tx_ring_full $(io tx_ring_full))"
+echo "$fails failed"
+[ $fails = 0 ]

@@ -1,0 +1,773 @@
+/* Unit tests for the TCP state machine (RFC 9293, RFC 5961 challenge ACKs,
+ * RFC 7323 PAWS), retransmission and zero-window probes, SYN cookies, the
+ * flow memcap, the timer wheel and the listen table. Persona-shaped
+ * answers are in test_tcp_persona.c. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/stack/tcp_lab.h"
+#include "tests/unit/tap.h"
+
+#define PEER_ISN 1000u
+#define NOCHK INT32_MIN
+#define GONE STK_TCP_FREE
+#define ANY 0xff
+
+enum op { END = 0, PEER, APP_CLOSE, APP_ABORT, APP_SEND, WAIT };
+
+struct step {
+	uint8_t op;
+	uint8_t flags;  /* PEER: flags of the segment */
+	int32_t dseq;   /* PEER: seq = PEER_ISN + 1 + dseq */
+	int32_t dack;   /* PEER: ack = iss + 1 + dack */
+	uint32_t len;   /* PEER: payload; APP_SEND: bytes; WAIT: ms */
+	int n_tx;       /* answers expected (-1: any) */
+	uint8_t tx_flags; /* flags of the first answer (0: any) */
+	int32_t tx_ack; /* its ack = PEER_ISN + 1 + tx_ack (NOCHK: any) */
+	uint8_t state;  /* flow state afterwards (ANY: any) */
+};
+
+#define A STK_TH_ACK
+#define F STK_TH_FIN
+#define S STK_TH_SYN
+#define R STK_TH_RST
+#define P STK_TH_PSH
+
+struct scenario {
+	const char *name;
+	struct step steps[10];
+};
+
+static const struct scenario scenarios[] = {
+	{"passive close: FIN, CLOSE-WAIT, app close, LAST-ACK, gone",
+	 {{PEER, F | A, 0, 0, 0, 1, A, 1, STK_TCP_CLOSE_WAIT},
+	  {APP_CLOSE, 0, 0, 0, 0, 1, F | A, 1, STK_TCP_LAST_ACK},
+	  {PEER, A, 1, 1, 0, 0, 0, NOCHK, GONE}}},
+	{"active close: FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT, 2 MSL, gone",
+	 {{APP_CLOSE, 0, 0, 0, 0, 1, F | A, 0, STK_TCP_FIN_WAIT_1},
+	  {PEER, A, 0, 1, 0, 0, 0, NOCHK, STK_TCP_FIN_WAIT_2},
+	  {PEER, F | A, 0, 1, 0, 1, A, 1, STK_TCP_TIME_WAIT},
+	  {WAIT, 0, 0, 0, 59000, 0, 0, NOCHK, STK_TCP_TIME_WAIT},
+	  {WAIT, 0, 0, 0, 2000, 0, 0, NOCHK, GONE}}},
+	{"simultaneous close: FIN-WAIT-1, FIN crosses, CLOSING, TIME-WAIT",
+	 {{APP_CLOSE, 0, 0, 0, 0, 1, F | A, 0, STK_TCP_FIN_WAIT_1},
+	  {PEER, F | A, 0, 0, 0, 1, A, 1, STK_TCP_CLOSING},
+	  {PEER, A, 1, 1, 0, 0, 0, NOCHK, STK_TCP_TIME_WAIT}}},
+	{"FIN+ACK of our FIN in FIN-WAIT-1: straight to TIME-WAIT",
+	 {{APP_CLOSE, 0, 0, 0, 0, 1, F | A, 0, STK_TCP_FIN_WAIT_1},
+	  {PEER, F | A, 0, 1, 0, 1, A, 1, STK_TCP_TIME_WAIT}}},
+	{"TIME-WAIT: a retransmitted FIN is ACKed again",
+	 {{APP_CLOSE, 0, 0, 0, 0, 1, F | A, 0, STK_TCP_FIN_WAIT_1},
+	  {PEER, F | A, 0, 1, 0, 1, A, 1, STK_TCP_TIME_WAIT},
+	  {PEER, F | A, 0, 1, 0, 1, A, 1, STK_TCP_TIME_WAIT}}},
+	{"TIME-WAIT: a new SYN above rcv_nxt opens a new connection",
+	 {{APP_CLOSE, 0, 0, 0, 0, 1, F | A, 0, STK_TCP_FIN_WAIT_1},
+	  {PEER, F | A, 0, 1, 0, 1, A, 1, STK_TCP_TIME_WAIT},
+	  {PEER, S, 100000, 0, 0, 1, S | A, 100001, STK_TCP_SYN_RCVD}}},
+	{"RST at rcv_nxt resets",
+	 {{PEER, R, 0, 0, 0, 0, 0, NOCHK, GONE}}},
+	{"RST in the window but not at rcv_nxt: challenge ACK (RFC 5961 3.2)",
+	 {{PEER, R, 100, 0, 0, 1, A, 0, STK_TCP_ESTABLISHED}}},
+	{"RST outside the window: dropped silently",
+	 {{PEER, R, 10000000, 0, 0, 0, 0, NOCHK, STK_TCP_ESTABLISHED}}},
+	{"SYN on an established connection: challenge ACK (RFC 5961 4)",
+	 {{PEER, S, 0, 0, 0, 1, A, 0, STK_TCP_ESTABLISHED},
+	  {PEER, S, -5000, 0, 0, 1, A, 0, STK_TCP_ESTABLISHED}}},
+	{"ACK for data never sent: challenge ACK (RFC 5961 5.2)",
+	 {{PEER, A, 0, 5000, 0, 1, A, 0, STK_TCP_ESTABLISHED}}},
+	{"data in order is ACKed, then data with FIN",
+	 {{PEER, A | P, 0, 0, 100, 1, A, 100, STK_TCP_ESTABLISHED},
+	  {PEER, A | P | F, 100, 0, 10, 1, A, 111, STK_TCP_CLOSE_WAIT}}},
+	{"data after the peer's FIN: ignored, ACKed",
+	 {{PEER, F | A, 0, 0, 0, 1, A, 1, STK_TCP_CLOSE_WAIT},
+	  {PEER, A | P, 1, 0, 10, 1, A, 1, STK_TCP_CLOSE_WAIT}}},
+	{"out-of-order data: queued, duplicate ACK",
+	 {{PEER, A | P, 100, 0, 10, 1, A, 0, STK_TCP_ESTABLISHED}}},
+	{"data outside the window: ACK only",
+	 {{PEER, A | P, 10000000, 0, 10, 1, A, 0, STK_TCP_ESTABLISHED}}},
+	{"partly old data: the new part is taken",
+	 {{PEER, A | P, 0, 0, 10, 1, A, 10, ANY},
+	  {PEER, A | P, 5, 0, 10, 1, A, 15, STK_TCP_ESTABLISHED}}},
+	{"segment without ACK: dropped",
+	 {{PEER, P, 0, 0, 5, 0, 0, NOCHK, STK_TCP_ESTABLISHED}}},
+	{"app abort: RST, gone",
+	 {{APP_ABORT, 0, 0, 0, 0, 1, R | A, NOCHK, GONE}}},
+	{"app data goes out with PSH",
+	 {{APP_SEND, 0, 0, 0, 100, 1, A | P, 0, STK_TCP_ESTABLISHED},
+	  {PEER, A, 0, 100, 0, 0, 0, NOCHK, STK_TCP_ESTABLISHED}}},
+};
+
+static void run_scenario(const struct scenario *sc, unsigned k)
+{
+	struct tl l;
+	tl_init(&l, NULL, NULL);
+	uint16_t sport = (uint16_t)(40000 + k);
+	uint32_t iss;
+	if (!tl_connect(&l, sport, 80, PEER_ISN, &iss)) {
+		tl_free(&l);
+		return;
+	}
+	for (unsigned i = 0; i < 10 && sc->steps[i].op != END; i++) {
+		const struct step *st = &sc->steps[i];
+		unsigned n = 0;
+		switch (st->op) {
+		case PEER: {
+			uint8_t payload[256];
+			memset(payload, 'a' + (int)i, sizeof(payload));
+			struct tl_seg s = {.sport = sport, .flags = st->flags,
+					   .seq = PEER_ISN + 1 + (uint32_t)st->dseq,
+					   .ack = (st->flags & A) ? iss + 1 + (uint32_t)st->dack : 0,
+					   .win = 502, .data = payload, .len = st->len};
+			n = tl_send(&l, &s);
+			break;
+		}
+		case APP_CLOSE:
+			stk_tcp_close(&l.ctx, l.rec.sock);
+			n = tl_advance(&l, 0);
+			break;
+		case APP_ABORT:
+			stk_tcp_abort(&l.ctx, l.rec.sock);
+			n = tl_advance(&l, 0);
+			break;
+		case APP_SEND: {
+			uint8_t b[4096];
+			memset(b, 'z', sizeof(b));
+			stk_tcp_send(&l.ctx, l.rec.sock, b, st->len);
+			n = tl_advance(&l, 0);
+			break;
+		}
+		case WAIT:
+			n = tl_advance(&l, st->len);
+			break;
+		}
+		struct tl_out o = {0};
+		bool ok = st->n_tx < 0 || (int)n == st->n_tx;
+		if (ok && n && st->n_tx > 0) {
+			tl_parse(&l, 0, &o);
+			ok = (!st->tx_flags || o.flags == st->tx_flags) &&
+			     (st->tx_ack == NOCHK || o.ack == PEER_ISN + 1 + (uint32_t)st->tx_ack);
+		}
+		struct stk_tcp_flow *f = tl_flow(&l, sport, 80);
+		uint8_t state = f ? f->state : GONE;
+		ok = ok && (st->state == ANY || state == st->state);
+		if (!ok)
+			fprintf(stderr, "  '%s' step %u: %u answers (flags %#x ack %+d), state %u; want %d (%#x, %+d), state %u\n",
+				sc->name, i, n, o.flags, (int)(o.ack - PEER_ISN - 1), state, st->n_tx,
+				st->tx_flags, st->tx_ack, st->state);
+		CHECK(ok);
+	}
+	tl_free(&l);
+}
+
+static void test_state_machine(void)
+{
+	for (unsigned k = 0; k < sizeof(scenarios) / sizeof(scenarios[0]); k++)
+		run_scenario(&scenarios[k], k);
+}
+
+/* Callbacks and close reasons around a whole connection. */
+static void test_service_lifecycle(void)
+{
+	struct tl l;
+	uint32_t iss;
+	tl_init(&l, NULL, NULL);
+	l.rec.close_on_peer_close = true;
+	CHECK(tl_connect(&l, 1234, 80, PEER_ISN, &iss));
+	CHECK_EQ(l.rec.accepts, 1);
+	struct tl_seg d = {.sport = 1234, .flags = A | P, .seq = PEER_ISN + 1, .ack = iss + 1, .win = 502,
+			   .data = "GET / HTTP/1.0\r\n\r\n", .len = 18};
+	CHECK_EQ(tl_send(&l, &d), 1);
+	CHECK_EQ(l.rec.n_data, 18);
+	CHECK(memcmp(l.rec.data, "GET / HTTP/1.0\r\n\r\n", 18) == 0);
+	/* FIN: peer_closed, the service closes at once: ACK and FIN leave in
+	 * one segment. */
+	struct tl_seg fin = {.sport = 1234, .flags = F | A, .seq = PEER_ISN + 19, .ack = iss + 1, .win = 502};
+	CHECK_EQ(tl_send(&l, &fin), 1);
+	struct tl_out o;
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.flags, F | A);
+	CHECK_EQ(o.ack, PEER_ISN + 20);
+	CHECK_EQ(l.rec.peer_closed, 1);
+	struct tl_seg last = {.sport = 1234, .flags = A, .seq = PEER_ISN + 20, .ack = iss + 2, .win = 502};
+	CHECK_EQ(tl_send(&l, &last), 0);
+	CHECK_EQ(l.rec.closed, 1);
+	CHECK_EQ(l.rec.why, STK_CLOSE_NORMAL);
+	CHECK(tl_flow(&l, 1234, 80) == NULL);
+	tl_free(&l);
+
+	/* accept() refusing: RST, and closed() follows. */
+	tl_init(&l, NULL, NULL);
+	l.rec.accept_rc = -1;
+	struct tl_seg syn = {.sport = 999, .flags = S, .seq = 5, .win = 1000};
+	tl_send(&l, &syn);
+	tl_parse(&l, 0, &o);
+	struct tl_seg ack = {.sport = 999, .flags = A, .seq = 6, .ack = o.seq + 1, .win = 1000};
+	CHECK_EQ(tl_send(&l, &ack), 1);
+	tl_parse(&l, 0, &o);
+	CHECK(o.flags & R);
+	CHECK_EQ(l.rec.closed, 1);
+	CHECK_EQ(l.rec.why, STK_CLOSE_ABORT);
+	CHECK(tl_flow(&l, 999, 80) == NULL);
+	tl_free(&l);
+}
+
+static void test_syn_rcvd(void)
+{
+	struct tl l;
+	struct tl_out o, o2;
+	tl_init(&l, NULL, NULL);
+	struct tl_seg syn = {.sport = 2000, .flags = S, .seq = 77, .win = 1000};
+	CHECK_EQ(tl_send(&l, &syn), 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(l.ctx.tcp->half_open, 1);
+	/* The same SYN again: the same SYN-ACK. */
+	CHECK_EQ(tl_send(&l, &syn), 1);
+	tl_parse(&l, 0, &o2);
+	CHECK_EQ(o2.seq, o.seq);
+	CHECK_EQ(o2.flags, S | A);
+	/* An ACK for something else: RST <SEQ=SEG.ACK>, still half-open. */
+	struct tl_seg bad = {.sport = 2000, .flags = A, .seq = 78, .ack = o.seq + 50, .win = 1000};
+	CHECK_EQ(tl_send(&l, &bad), 1);
+	tl_parse(&l, 0, &o2);
+	CHECK_EQ(o2.flags, R);
+	CHECK_EQ(o2.seq, o.seq + 50);
+	CHECK(tl_flow(&l, 2000, 80) && tl_flow(&l, 2000, 80)->state == STK_TCP_SYN_RCVD);
+	/* No ACK at all: SYN-ACK retransmitted at 1, 3, 7, 15, 31 s (linux: 5
+	 * retries, RTO 1 s doubling), then the half-open flow is gone. */
+	unsigned retrans = 0;
+	uint64_t t;
+	for (t = 1; t <= 70000 && tl_flow(&l, 2000, 80); t += 10)
+		retrans += tl_at(&l, t);
+	CHECK_EQ(retrans, 5);
+	CHECK(t > 63000); /* 1+2+4+8+16+32 s */
+	CHECK(tl_flow(&l, 2000, 80) == NULL);
+	CHECK_EQ(l.ctx.tcp->half_open, 0);
+	CHECK_EQ(l.rec.accepts, 0);
+	tl_free(&l);
+}
+
+/* Out-of-order segments wait for the hole; our duplicate ACKs carry SACK
+ * blocks for them, the latest range first. */
+static void test_reassembly(void)
+{
+	struct tl l;
+	uint32_t iss;
+	struct tl_out o;
+	tl_init(&l, NULL, NULL);
+	CHECK(tl_connect(&l, 3100, 80, PEER_ISN, &iss));
+	char b[4000];
+	for (int i = 0; i < 4000; i++)
+		b[i] = (char)('A' + i % 26);
+	struct tl_seg d = {.sport = 3100, .flags = A | P, .ack = iss + 1, .win = 502, .len = 1000};
+	/* Segments 2 and 4 (of 0..3, 1000 bytes each) arrive first. */
+	d.seq = PEER_ISN + 1 + 1000;
+	d.data = b + 1000;
+	CHECK_EQ(tl_send(&l, &d), 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.ack, PEER_ISN + 1);
+	/* NOP NOP SACK 10 [1000,2000) */
+	CHECK(o.optlen == 12 && o.opts[2] == 5 && o.opts[3] == 10);
+	CHECK_EQ(stk_be32(o.opts + 4), PEER_ISN + 1 + 1000);
+	CHECK_EQ(stk_be32(o.opts + 8), PEER_ISN + 1 + 2000);
+	d.seq = PEER_ISN + 1 + 3000;
+	d.data = b + 3000;
+	d.flags = A | P | F;
+	CHECK_EQ(tl_send(&l, &d), 1);
+	tl_parse(&l, 0, &o);
+	CHECK(o.optlen == 20 && o.opts[3] == 18); /* two blocks, the newest first */
+	CHECK_EQ(stk_be32(o.opts + 4), PEER_ISN + 1 + 3000);
+	CHECK_EQ(stk_be32(o.opts + 12), PEER_ISN + 1 + 1000);
+	CHECK_EQ(l.rec.n_data, 0);
+	CHECK_EQ(l.ctx.cnt.tcp_ooo_queued, 2);
+	/* The first fills the first hole: 0..1999 delivered. */
+	d.seq = PEER_ISN + 1;
+	d.data = b;
+	d.flags = A | P;
+	CHECK_EQ(tl_send(&l, &d), 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.ack, PEER_ISN + 1 + 2000);
+	CHECK_EQ(l.rec.n_data, 2000);
+	/* The last hole: everything, and the queued FIN. */
+	d.seq = PEER_ISN + 1 + 2000;
+	d.data = b + 2000;
+	CHECK_EQ(tl_send(&l, &d), 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.ack, PEER_ISN + 1 + 4001);
+	CHECK(o.optlen == 0);
+	CHECK_EQ(l.rec.n_data, 4000);
+	CHECK(memcmp(l.rec.data, b, 4000) == 0);
+	CHECK_EQ(l.rec.peer_closed, 1);
+	CHECK(tl_flow(&l, 3100, 80) && tl_flow(&l, 3100, 80)->state == STK_TCP_CLOSE_WAIT);
+	CHECK_EQ(l.ctx.tcp->chunks_used, 0);
+	/* Duplicates and overlaps change nothing. */
+	tl_free(&l);
+}
+
+static void test_paws(void)
+{
+	struct tl l;
+	uint32_t iss;
+	tl_init(&l, NULL, NULL);
+	CHECK(tl_connect(&l, 3000, 80, PEER_ISN, &iss)); /* SYN TSval 1000 */
+	uint8_t ts[12] = {1, 1, 8, 10, 0, 0, 0x07, 0xd0, 0, 0, 0, 0};  /* TSval 2000 */
+	struct tl_seg d = {.sport = 3000, .flags = A | P, .seq = PEER_ISN + 1, .ack = iss + 1, .win = 502,
+			   .opts = ts, .optlen = 12, .data = "x", .len = 1};
+	CHECK_EQ(tl_send(&l, &d), 1);
+	CHECK_EQ(l.rec.n_data, 1);
+	/* An old timestamp (1500 < 2000) is a wrapped or replayed segment. */
+	ts[6] = 0x05;
+	ts[7] = 0xdc;
+	d.seq = PEER_ISN + 2;
+	CHECK_EQ(tl_send(&l, &d), 1);
+	CHECK_EQ(l.rec.n_data, 1);
+	CHECK_EQ(l.ctx.cnt.drop_tcp_paws, 1);
+	/* Our answers carry timestamps: TSecr is the peer's latest. */
+	struct tl_out o;
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.optlen, 12);
+	CHECK_EQ(stk_be32(o.opts + 8), 2000);
+	tl_free(&l);
+}
+
+static void test_retransmission(void)
+{
+	struct tl l;
+	uint32_t iss;
+	struct tl_out o;
+	struct stk_tcp_policy pol = *stk_tcp_policy_family(FP_FAMILY_LINUX);
+	pol.data_retries = 3;
+	tl_init(&l, &pol, NULL);
+	CHECK(tl_connect(&l, 4000, 80, PEER_ISN, &iss));
+	uint8_t b[3000];
+	memset(b, 'q', sizeof(b));
+	CHECK_EQ(stk_tcp_send(&l.ctx, l.rec.sock, b, 3000), 3000);
+	CHECK_EQ(tl_advance(&l, 0), 3); /* 1448 + 1448 + 104 (MSS 1460 - 12 for TS) */
+	tl_parse(&l, 2, &o);
+	CHECK_EQ(o.len, 104);
+	/* No RTT sample yet: RTO 1 s (RFC 6298 2.1), then 2 s, 4 s (backoff). */
+	CHECK_EQ(tl_advance(&l, 999), 0);
+	CHECK_EQ(tl_advance(&l, 1), 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(o.len, 1448);
+	CHECK_EQ(tl_advance(&l, 1999), 0);
+	CHECK_EQ(tl_advance(&l, 1), 1);
+	CHECK_EQ(l.ctx.cnt.tcp_rto_timeouts, 2);
+	/* The peer acknowledges the first segment: cwnd grows again and the
+	 * rest goes out. */
+	struct tl_seg ack = {.sport = 4000, .flags = A, .seq = PEER_ISN + 1, .ack = iss + 1 + 1448, .win = 502};
+	CHECK(tl_send(&l, &ack) >= 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.seq, iss + 1 + 1448);
+	/* Then silence: three more timeouts end it (data_retries 3). */
+	for (int i = 0; i < 200 && tl_flow(&l, 4000, 80); i++)
+		tl_advance(&l, 1000);
+	CHECK(tl_flow(&l, 4000, 80) == NULL);
+	CHECK_EQ(l.rec.why, STK_CLOSE_TIMEOUT);
+	CHECK_EQ(l.ctx.cnt.tcp_conn_timeout, 1);
+	tl_free(&l);
+
+	/* RTT sample: an immediate ACK brings the RTO to the 200 ms floor. */
+	tl_init(&l, NULL, NULL);
+	CHECK(tl_connect(&l, 4001, 80, PEER_ISN, &iss));
+	stk_tcp_send(&l.ctx, l.rec.sock, b, 100);
+	CHECK_EQ(tl_advance(&l, 0), 1);
+	tl_advance(&l, 3);
+	ack.sport = 4001;
+	ack.ack = iss + 101;
+	tl_send(&l, &ack);
+	struct stk_tcp_flow *f = tl_flow(&l, 4001, 80);
+	CHECK(f && f->rto_ms == 200);
+	CHECK(f && f->srtt_us == 3000);
+	/* Fast retransmit: five segments, the first lost, three dup ACKs. */
+	stk_tcp_send(&l.ctx, l.rec.sock, b, 3000);
+	stk_tcp_send(&l.ctx, l.rec.sock, b, 3000);
+	CHECK_EQ(tl_advance(&l, 0), 5);
+	ack.ack = iss + 101;
+	ack.win = 503; /* a window change is not a duplicate ... */
+	CHECK_EQ(tl_send(&l, &ack), 0);
+	ack.win = 503; /* ... these are */
+	CHECK_EQ(tl_send(&l, &ack), 0);
+	CHECK_EQ(tl_send(&l, &ack), 0);
+	CHECK_EQ(tl_send(&l, &ack), 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.seq, iss + 101);
+	CHECK_EQ(l.ctx.cnt.tcp_fast_retransmits, 1);
+	tl_free(&l);
+
+	/* A peer that sends data of its own never sends a pure duplicate ACK:
+	 * its SACK blocks (SACK-permitted was negotiated) reveal the hole. */
+	tl_init(&l, NULL, NULL);
+	CHECK(tl_connect(&l, 4002, 80, PEER_ISN, &iss));
+	stk_tcp_send(&l.ctx, l.rec.sock, b, 3000);
+	stk_tcp_send(&l.ctx, l.rec.sock, b, 3000);
+	CHECK_EQ(tl_advance(&l, 0), 5);
+	uint8_t sack[12] = {1, 1, 5, 10};
+	stk_put_be32(sack + 4, iss + 1 + 1448);
+	stk_put_be32(sack + 8, iss + 1 + 2 * 1448);
+	struct tl_seg d = {.sport = 4002, .flags = A | P, .seq = PEER_ISN + 1, .ack = iss + 1, .win = 502,
+			   .opts = sack, .optlen = 12, .data = "abcd", .len = 4};
+	unsigned rexmit = 0;
+	for (int i = 0; i < 3; i++) {
+		unsigned n = tl_send(&l, &d);
+		for (unsigned k = 0; k < n; k++) {
+			tl_parse(&l, k, &o);
+			rexmit += o.seq == iss + 1 && o.len == 1448;
+		}
+		d.seq += 4;
+		stk_put_be32(sack + 8, iss + 1 + (3 + (uint32_t)i) * 1448);
+	}
+	CHECK_EQ(rexmit, 1);
+	CHECK_EQ(l.ctx.cnt.tcp_fast_retransmits, 1);
+	CHECK_EQ(l.rec.n_data, 12);
+	tl_free(&l);
+}
+
+static void test_zero_window(void)
+{
+	struct tl l;
+	uint32_t iss;
+	struct tl_out o;
+	struct stk_tcp_cfg c;
+	stk_tcp_cfg_default(&c);
+	c.max_flows = 64;
+	c.sndbuf_bytes = 1u << 20;
+	c.idle_timeout_ms = 3600000;
+	tl_init(&l, NULL, &c);
+	CHECK(tl_connect(&l, 5000, 80, PEER_ISN, &iss));
+	/* The peer closes its window. */
+	struct tl_seg zw = {.sport = 5000, .flags = A, .seq = PEER_ISN + 1, .ack = iss + 1, .win = 0};
+	CHECK_EQ(tl_send(&l, &zw), 0);
+	uint8_t b[5000];
+	memset(b, 'w', sizeof(b));
+	CHECK_EQ(stk_tcp_send(&l.ctx, l.rec.sock, b, sizeof(b)), sizeof(b));
+	CHECK_EQ(tl_advance(&l, 0), 0); /* nothing fits */
+	/* Probes on the retransmission timer, backing off, never giving up
+	 * while the peer answers. */
+	unsigned probes = 0;
+	for (int i = 0; i < 12; i++) {
+		unsigned n = tl_advance(&l, 130000);
+		if (n) {
+			tl_parse(&l, 0, &o);
+			CHECK_EQ(o.len, 1);
+			CHECK_EQ(o.seq, iss + 1);
+			probes += n;
+			CHECK_EQ(tl_send(&l, &zw), 0);
+		}
+	}
+	CHECK(probes >= 10);
+	CHECK_EQ(l.ctx.cnt.tcp_window_probes, probes);
+	CHECK(tl_flow(&l, 5000, 80) != NULL);
+	/* The window opens: the data flows. */
+	zw.win = 502;
+	CHECK_EQ(tl_send(&l, &zw), 4);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.seq, iss + 1);
+	tl_free(&l);
+
+	/* But a peer that only ever answers probes is holding memory: the idle
+	 * timeout (no byte moved for 5 min) ends it. */
+	tl_init(&l, NULL, NULL);
+	CHECK(tl_connect(&l, 5002, 80, PEER_ISN, &iss));
+	zw.sport = 5002;
+	zw.ack = iss + 1;
+	zw.win = 0;
+	tl_send(&l, &zw);
+	stk_tcp_send(&l.ctx, l.rec.sock, b, sizeof(b));
+	for (int i = 0; i < 40 && tl_flow(&l, 5002, 80); i++) {
+		tl_advance(&l, 10000);
+		tl_send(&l, &zw);
+	}
+	CHECK(tl_flow(&l, 5002, 80) == NULL);
+	CHECK_EQ(l.rec.why, STK_CLOSE_IDLE);
+	tl_free(&l);
+
+	/* Our own window: a service that stops consuming shrinks it to zero
+	 * (and never below what it offered before). */
+	tl_init(&l, NULL, NULL);
+	l.rec.echo = true;
+	CHECK(tl_connect(&l, 5001, 80, PEER_ISN, &iss));
+	struct tl_seg d = {.sport = 5001, .flags = A | P, .seq = PEER_ISN + 1, .ack = iss + 1, .win = 0,
+			   .data = b, .len = 1000};
+	uint16_t last_win = 0xffff;
+	struct stk_tcp_flow *f = tl_flow(&l, 5001, 80);
+	for (int i = 0; i < 100 && f; i++) {
+		d.seq = f->rcv_nxt; /* the peer sends from what was acknowledged */
+		tl_send(&l, &d);
+		if (l.n_tx) {
+			tl_parse(&l, l.n_tx - 1, &o);
+			last_win = o.win;
+		}
+		if (f->rcv_nxt == d.seq)
+			break;
+	}
+	/* Everything up to the SYN-ACK's edge (65160) was taken, no more. */
+	CHECK(f && f->rcv_nxt - (PEER_ISN + 1) == 65160);
+	CHECK_EQ(last_win, 0);
+	CHECK(l.ctx.cnt.drop_tcp_out_of_window > 0);
+	tl_free(&l);
+}
+
+static void test_send_backpressure(void)
+{
+	struct tl l;
+	uint32_t iss;
+	tl_init(&l, NULL, NULL);
+	CHECK(tl_connect(&l, 6000, 80, PEER_ISN, &iss));
+	static uint8_t big[100000];
+	unsigned n = stk_tcp_send(&l.ctx, l.rec.sock, big, sizeof(big));
+	CHECK_EQ(n, 64u << 10);
+	CHECK_EQ(l.ctx.cnt.tcp_sndbuf_full, 1);
+	CHECK_EQ(stk_tcp_send_space(&l.ctx, l.rec.sock), 0);
+	unsigned out = tl_advance(&l, 0);
+	CHECK_EQ(out, 10); /* the initial window: 10 segments */
+	struct tl_seg ack = {.sport = 6000, .flags = A, .seq = PEER_ISN + 1, .ack = iss + 1 + 10 * 1448, .win = 502};
+	tl_send(&l, &ack);
+	CHECK_EQ(l.rec.writable, 1);
+	CHECK_EQ(stk_tcp_send_space(&l.ctx, l.rec.sock), 10 * 1448);
+	CHECK_EQ(l.ctx.tcp->chunks_used, (64u << 10) / 2048 - 10 * 1448 / 2048);
+	tl_free(&l);
+}
+
+static void test_syn_cookies(void)
+{
+	struct tl l;
+	struct tl_out o;
+	struct stk_tcp_cfg c;
+	stk_tcp_cfg_default(&c);
+	c.max_flows = 64;
+	c.sndbuf_bytes = 1u << 20;
+	c.syn_cookie_threshold = 0; /* always */
+	tl_init(&l, NULL, &c);
+	static const uint8_t syn_opts[] = {2, 4, 0x05, 0x78, 4, 2, 8, 10, 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 1, 3, 3, 9};
+	struct tl_seg syn = {.sport = 7000, .flags = S, .seq = 500, .win = 64240, .opts = syn_opts,
+			     .optlen = sizeof(syn_opts)};
+	CHECK_EQ(tl_send(&l, &syn), 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.flags, S | A);
+	CHECK_EQ(l.ctx.tcp->n_flows, 0); /* no state */
+	CHECK_EQ(l.ctx.cnt.tcp_syncookies_sent, 1);
+	char opts[64];
+	tl_nmap_opts(&o, opts, sizeof(opts));
+	CHECK(strcmp(opts, "M5B4ST11NW7") == 0); /* the persona's SYN-ACK all the same */
+	/* A forged ACK: no connection, the persona's T4 answer. */
+	struct tl_seg ack = {.sport = 7000, .flags = A, .seq = 501, .ack = o.seq + 2, .win = 100};
+	CHECK_EQ(tl_send(&l, &ack), 1);
+	CHECK_EQ(l.ctx.cnt.drop_tcp_cookie_bad, 1);
+	CHECK_EQ(l.ctx.tcp->n_flows, 0);
+	/* The right one, 30 s later (same or next cookie period): established,
+	 * with the SYN's options remembered. */
+	tl_advance(&l, 30000);
+	uint8_t ts[12] = {1, 1, 8, 10, 0, 0, 0x03, 0xe9, 0, 0, 0, 1};
+	ack.ack = o.seq + 1;
+	ack.opts = ts;
+	ack.optlen = 12;
+	ack.data = "hello";
+	ack.len = 5;
+	CHECK_EQ(tl_send(&l, &ack), 1);
+	struct stk_tcp_flow *f = tl_flow(&l, 7000, 80);
+	CHECK(f && f->state == STK_TCP_ESTABLISHED);
+	CHECK_EQ(l.ctx.cnt.tcp_syncookies_ok, 1);
+	CHECK_EQ(l.rec.accepts, 1);
+	CHECK_EQ(l.rec.n_data, 5);
+	CHECK(f && f->snd_ws == 9 && f->rcv_ws == 7 && (f->flags & STK_F_TS) && (f->flags & STK_F_SACK));
+	CHECK(f && f->peer_mss == 1300); /* 1400 rounds down to the table's 1300 */
+	CHECK(f && f->snd_wnd == 100u << 9);
+	/* Too late (beyond two 64 s periods) is refused. */
+	syn.sport = 7001;
+	tl_send(&l, &syn);
+	tl_parse(&l, 0, &o);
+	tl_advance(&l, 200000);
+	struct tl_seg late = {.sport = 7001, .flags = A, .seq = 501, .ack = o.seq + 1, .win = 100};
+	tl_send(&l, &late);
+	CHECK(tl_flow(&l, 7001, 80) == NULL);
+	tl_free(&l);
+
+	/* A SYN flood: the half-open limit holds and every SYN is answered. */
+	stk_tcp_cfg_default(&c);
+	c.max_flows = 64;
+	c.sndbuf_bytes = 1u << 20;
+	c.syn_cookie_threshold = 8;
+	tl_init(&l, NULL, &c);
+	unsigned answered = 0;
+	for (unsigned i = 0; i < 1000; i++) {
+		struct tl_seg s = {.sport = (uint16_t)(10000 + i), .flags = S, .seq = i * 7919u, .win = 512};
+		answered += tl_send(&l, &s);
+	}
+	CHECK_EQ(answered, 1000);
+	CHECK_EQ(l.ctx.tcp->half_open, 8);
+	CHECK_EQ(l.ctx.cnt.tcp_syncookies_sent, 992);
+	/* A real client still gets through. */
+	uint32_t iss;
+	CHECK(tl_connect(&l, 9999, 80, PEER_ISN, &iss));
+	CHECK_EQ(l.rec.accepts, 1);
+	tl_free(&l);
+}
+
+static void test_memcap(void)
+{
+	struct tl l;
+	struct stk_tcp_cfg c;
+	stk_tcp_cfg_default(&c);
+	c.max_flows = 8;
+	c.sndbuf_bytes = 1u << 20;
+	tl_init(&l, NULL, &c);
+	uint32_t iss[9];
+	for (unsigned i = 0; i < 8; i++)
+		CHECK(tl_connect(&l, (uint16_t)(100 + i), 80, PEER_ISN, &iss[i]));
+	CHECK_EQ(l.ctx.tcp->n_flows, 8);
+	/* Activity on the first keeps it; the second is now the oldest. */
+	tl_advance(&l, 10);
+	struct tl_seg d = {.sport = 100, .flags = A | P, .seq = PEER_ISN + 1, .ack = iss[0] + 1, .win = 502,
+			   .data = "x", .len = 1};
+	tl_send(&l, &d);
+	CHECK(tl_connect(&l, 200, 80, PEER_ISN, &iss[8]));
+	CHECK_EQ(l.ctx.tcp->n_flows, 8);
+	CHECK_EQ(l.ctx.cnt.tcp_flows_evicted, 1);
+	CHECK_EQ(l.rec.closed, 1);
+	CHECK_EQ(l.rec.why, STK_CLOSE_EVICTED);
+	CHECK(tl_flow(&l, 100, 80) != NULL);
+	CHECK(tl_flow(&l, 101, 80) == NULL);
+	/* The evicted peer's next segment meets the persona's T4 answer. */
+	d.sport = 101;
+	d.ack = iss[1] + 1;
+	CHECK_EQ(tl_send(&l, &d), 1);
+	struct tl_out o;
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.flags, R);
+	tl_free(&l);
+
+	/* Bytes of engine state per flow, excluding buffers. */
+	stk_tcp_cfg_default(&c);
+	tl_init(&l, NULL, &c);
+	size_t per_flow = stk_tcp_flow_bytes(&l.ctx);
+	printf("# TCP flow state: %zu bytes (record %zu + bucket share), %u flows in the default memcap\n",
+	       per_flow, sizeof(struct stk_tcp_flow), c.max_flows);
+	CHECK(sizeof(struct stk_tcp_flow) <= 256);
+	CHECK(per_flow <= 256);
+	tl_free(&l);
+}
+
+static void test_stale_host(void)
+{
+	struct tl l;
+	uint32_t iss;
+	tl_init(&l, NULL, NULL);
+	CHECK(tl_connect(&l, 8000, 80, PEER_ISN, &iss));
+	/* The decky goes away: its flows die at their next timer. */
+	stk_hosts_remove(&l.hosts, l.h->ip_raw);
+	tl_advance(&l, 400000);
+	CHECK_EQ(l.ctx.tcp->n_flows, 0);
+	CHECK_EQ(l.rec.why, STK_CLOSE_HOST_GONE);
+	tl_free(&l);
+}
+
+static void test_idle_timeout(void)
+{
+	struct tl l;
+	uint32_t iss;
+	tl_init(&l, NULL, NULL);
+	CHECK(tl_connect(&l, 8100, 80, PEER_ISN, &iss));
+	CHECK_EQ(tl_advance(&l, 299000), 0);
+	CHECK_EQ(tl_advance(&l, 2000), 1); /* 5 min without progress: RST */
+	struct tl_out o;
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.flags, R | A);
+	CHECK_EQ(l.rec.why, STK_CLOSE_IDLE);
+	tl_free(&l);
+}
+
+static void test_wheel(void)
+{
+	struct item {
+		uint32_t pad;
+		struct stk_tlink tl;
+	} items[64];
+	struct stk_wheel w;
+	memset(items, 0, sizeof(items));
+	for (unsigned i = 0; i < 64; i++)
+		items[i].tl.next = items[i].tl.prev = STK_TL_NONE;
+	uint32_t start = 0xfffff000u; /* wraps during the test */
+	CHECK_EQ(stk_wheel_init(&w, 64, start, items, sizeof(items[0]), offsetof(struct item, tl)), 0);
+	for (unsigned i = 0; i < 64; i++)
+		stk_wheel_arm(&w, i, start + 1 + i * 7); /* up to 441 ticks: many revolutions */
+	stk_wheel_cancel(&w, 5);
+	stk_wheel_arm(&w, 6, start + 3); /* re-armed earlier */
+	CHECK_EQ(w.armed, 63);
+	uint32_t last = 0, fired = 0;
+	bool order = true;
+	for (uint32_t t = start + 1; t != start + 500; t++) {
+		uint32_t i;
+		while ((i = stk_wheel_pop(&w, t)) != STK_TL_NONE) {
+			uint32_t due = i == 6 ? 3 : 1 + i * 7;
+			order &= (t - start) == due && (fired == 0 || due >= last);
+			last = due;
+			fired++;
+		}
+	}
+	CHECK(order);
+	CHECK_EQ(fired, 63);
+	CHECK_EQ(w.armed, 0);
+	/* A jump far beyond a revolution sweeps. */
+	stk_wheel_arm(&w, 1, start + 600);
+	stk_wheel_arm(&w, 2, start + 100000);
+	CHECK_EQ(stk_wheel_pop(&w, start + 50000), 1);
+	CHECK_EQ(stk_wheel_pop(&w, start + 50000), STK_TL_NONE);
+	CHECK_EQ(stk_wheel_pop(&w, start + 100000), 2);
+	stk_wheel_destroy(&w);
+}
+
+static void test_listen_table(void)
+{
+	struct tl l;
+	tl_init(&l, NULL, NULL);
+	static uint8_t present[4096];
+	memset(present, 0, sizeof(present));
+	srand(3);
+	int ok = 1;
+	for (int step = 0; step < 100000; step++) {
+		uint32_t k = (uint32_t)rand() % 4096;
+		uint32_t ip = k * 2654435761u;
+		uint16_t port = (uint16_t)(1 + k % 5);
+		if (rand() & 1) {
+			int rc = stk_listen(&l.ctx, ip, STK_IPPROTO_TCP, port, &tl_service, NULL);
+			ok &= present[k] ? rc == -EEXIST : rc == 0;
+			present[k] = 1;
+		} else {
+			int rc = stk_unlisten(&l.ctx, ip, STK_IPPROTO_TCP, port);
+			ok &= present[k] ? rc == 0 : rc == -ENOENT;
+			present[k] = 0;
+		}
+		uint32_t q = (uint32_t)rand() % 4096;
+		ok &= (stk_listen_find(l.ctx.tcp, q * 2654435761u, STK_IPPROTO_TCP, (uint16_t)(1 + q % 5)) != NULL) ==
+		      present[q];
+		/* Same address and port over UDP is another entry. */
+		ok &= stk_listen_find(l.ctx.tcp, q * 2654435761u, STK_IPPROTO_UDP, (uint16_t)(1 + q % 5)) == NULL;
+	}
+	CHECK(ok);
+	CHECK_EQ(stk_listen(&l.ctx, 1, STK_IPPROTO_TCP, 0, &tl_service, NULL), -EINVAL);
+	CHECK_EQ(stk_listen(&l.ctx, 1, 47, 5, &tl_service, NULL), -EINVAL);
+	tl_free(&l);
+}
+
+int main(void)
+{
+	test_state_machine();
+	test_service_lifecycle();
+	test_syn_rcvd();
+	test_reassembly();
+	test_paws();
+	test_retransmission();
+	test_zero_window();
+	test_send_backpressure();
+	test_syn_cookies();
+	test_memcap();
+	test_stale_host();
+	test_idle_timeout();
+	test_wheel();
+	test_listen_table();
+	return tap_done();
+}
