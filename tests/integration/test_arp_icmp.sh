@@ -15,9 +15,6 @@ lab_need_root
 for t in arping ping tshark; do
 	command -v $t >/dev/null || { echo "FAIL: $t not installed (tests need it)"; exit 1; }
 done
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-pass() { echo "ok: $*"; }
 
 lab_up arp$$
 # ip netns exec replaces itself with tshark: $! is tshark's own pid.
@@ -117,5 +114,4 @@ ok &= all(r["@timestamp"].startswith("20") and r["network"]["transport"] == "icm
 ok &= {r["decnet"]["decky"] for r in echo} == {"lin-01", "win-01", "iot-01"}
 sys.exit(0 if ok else 1)
 PY
-echo "$fails failed"
-[ $fails = 0 ]
+lab_result

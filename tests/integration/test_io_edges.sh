@@ -9,9 +9,6 @@
 set -u
 . "$DECNET_SRC/tests/lab/lab.sh"
 lab_need_root
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-pass() { echo "ok: $*"; }
 cfg=$DECNET_SRC/tests/integration/data/three-families.ini
 raw="$DECNET_SRC/tests/lab/rawsend.py"
 cpu() { awk '{print $14 + $15}' "/proc/$LAB_PID/stat"; }
@@ -58,5 +55,4 @@ drops=$(( $(io rx_kernel_drops) ))
 [ $((seen + drops)) -ge 3000 ] && [ "$(io tx_ring_full)" = 0 ] &&
 	pass "backlog: $seen replies on the wire, $drops dropped by the kernel rx ring, tx_ring_full 0" ||
 	fail "backlog: $seen replies on the wire of 3000 (kernel rx drops $drops, tx_ring_full $(io tx_ring_full))"
-echo "$fails failed"
-[ $fails = 0 ]
+lab_result

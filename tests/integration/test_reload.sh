@@ -6,9 +6,6 @@
 set -u
 . "$DECNET_SRC/tests/lab/lab.sh"
 lab_need_root
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-pass() { echo "ok: $*"; }
 answers() { scan arping -c 1 -w 1 -i scan0 "$1" 2>/dev/null | sed -n 's/.* from \([0-9a-f:]*\) .*/\1/p'; }
 
 lab_up rl$$
@@ -41,5 +38,4 @@ sleep 0.3
 n=$(lab_ctl decky.list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n" = 3 ] && pass "decky.list: 3" || fail "decky.list: $n"
 lab_stop_engine || fail "decnetd exit status"
-echo "$fails failed"
-[ $fails = 0 ]
+lab_result

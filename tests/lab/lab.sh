@@ -21,6 +21,16 @@ LAB_NET=${LAB_NET:-10.77.0}
 DECNETD=${DECNETD:-${DECNET_BUILD:-build}/decnetd}
 DECNET_CLI=${DECNET_CLI:-${DECNET_BUILD:-build}/decnet}
 
+# Test verdicts: pass/fail lines, and lab_result as the script's last word
+# ("N failed", exit status 0 only when nothing failed).
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+pass() { echo "ok: $*"; }
+lab_result() {
+	echo "$fails failed"
+	[ "$fails" = 0 ]
+}
+
 lab_need_root() {
 	if [ "$(id -u)" != 0 ]; then
 		echo "SKIP: network namespaces need root" >&2
