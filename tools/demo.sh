@@ -43,9 +43,14 @@ ip link add scan0 netns $SCAN type veth peer name eng0 netns $ENG
 ip -n $SCAN addr add 10.77.0.2/24 dev scan0
 ip -n $ENG addr add 10.77.0.1/24 dev eng0
 for ns in $SCAN $ENG; do ip -n $ns link set lo up; done
+# The scanner's kernel would leave TCP/UDP checksums to a NIC that a veth
+# does not have: turn that off so decnetd sees finished frames, as it would
+# from any other machine on a real LAN.
+ip netns exec $SCAN ethtool -K scan0 tx off >/dev/null 2>&1 || true
+ip netns exec $ENG ethtool -K eng0 tx off >/dev/null 2>&1 || true
 ip -n $SCAN link set scan0 up
 ip -n $ENG link set eng0 up
-ip netns exec $ENG setsid "$root/build/decnetd" -c "$root/examples/demo.ini" -i eng0 \
+ip netns exec $ENG setsid "${DEMO_DECNETD:-$root/build/decnetd}" -c "$root/examples/demo.ini" -i eng0 \
 	--control $RUN/ctl.sock </dev/null >$RUN/decnetd.log 2>&1 &
 echo $! >$RUN/decnetd.pid
 for _ in $(seq 1 50); do
@@ -66,7 +71,9 @@ Try, from the scanner namespace (10.77.0.2):
   ip netns exec $SCAN arping -c 3 -i scan0 10.77.0.10      # the decky's own MAC
   ip netns exec $SCAN ping -c 3 10.77.0.11                 # TTL 128: a Windows host
   ip netns exec $SCAN nmap -sn 10.77.0.0/24                # 8 hosts, vendors from their MACs
-  ip netns exec $SCAN nmap -O 10.77.0.10                   # (TCP answers come with the stack issue)
+  ip netns exec $SCAN nmap -sS -p 1-1024 10.77.0.10-17     # each decky's own open/closed ports
+  ip netns exec $SCAN nmap -O -p 80,443 10.77.0.10         # OS detection against the decky's stack
+  ip netns exec $SCAN curl -si http://10.77.0.10/          # the decky's web server (its Server: header)
 Watch and steer the engine:
   build/decnet ctl --socket $RUN/ctl.sock stats
   build/decnet ctl --socket $RUN/ctl.sock decky.add name=extra ip=10.77.0.50 services=ssh nmap_os=cisco
