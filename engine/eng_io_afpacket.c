@@ -80,6 +80,8 @@ static void fill_pkt(struct afp_io *a, struct stk_pkt *p, uint8_t *data, uint32_
 		p->flags = STK_PKT_VLAN;
 		p->vlan_tci = tci;
 	}
+	if (status & TP_STATUS_CSUMNOTREADY)
+		p->flags |= STK_PKT_CSUM_PARTIAL;
 	p->data = data;
 	p->len = snap;
 	p->cap = snap;

@@ -34,6 +34,11 @@ struct stk_pkt {
 /* The frame carried a VLAN tag that the driver moved out of band (AF_PACKET
  * reports it in the ring header): the frame is not untagged traffic. */
 #define STK_PKT_VLAN 0x1u
+/* The kernel has not computed this frame's L4 checksum yet
+ * (TP_STATUS_CSUMNOTREADY: sent by a local process through an interface
+ * that offloads it, e.g. a veth). Only locally generated frames carry it;
+ * L4 checksum verification must be skipped for them. */
+#define STK_PKT_CSUM_PARTIAL 0x2u
 
 /* Fixed-size pool: one allocation for all buffers, a LIFO free stack (the
  * most recently freed buffer is still warm in cache). Not thread-safe: one

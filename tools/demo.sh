@@ -43,11 +43,6 @@ ip link add scan0 netns $SCAN type veth peer name eng0 netns $ENG
 ip -n $SCAN addr add 10.77.0.2/24 dev scan0
 ip -n $ENG addr add 10.77.0.1/24 dev eng0
 for ns in $SCAN $ENG; do ip -n $ns link set lo up; done
-# The scanner's kernel would leave TCP/UDP checksums to a NIC that a veth
-# does not have: turn that off so decnetd sees finished frames, as it would
-# from any other machine on a real LAN.
-ip netns exec $SCAN ethtool -K scan0 tx off >/dev/null 2>&1 || true
-ip netns exec $ENG ethtool -K eng0 tx off >/dev/null 2>&1 || true
 ip -n $SCAN link set scan0 up
 ip -n $ENG link set eng0 up
 ip netns exec $ENG setsid "${DEMO_DECNETD:-$root/build/decnetd}" -c "$root/examples/demo.ini" -i eng0 \

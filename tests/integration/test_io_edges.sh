@@ -5,7 +5,8 @@
 #  2. an echo request a few bytes over the MTU: its reply cannot be sent and
 #     must not stall the tx ring for everything after it;
 #  3. a backlog larger than the tx ring (engine paused, 3000 ARP requests):
-#     every reply must reach the wire.
+#     every reply must reach the wire;
+#  4. frames whose checksum the sending kernel left to a NIC are accepted.
 set -u
 . "$DECNET_SRC/tests/lab/lab.sh"
 lab_need_root
@@ -55,4 +56,15 @@ drops=$(( $(io rx_kernel_drops) ))
 [ $((seen + drops)) -ge 3000 ] && [ "$(io tx_ring_full)" = 0 ] &&
 	pass "backlog: $seen replies on the wire, $drops dropped by the kernel rx ring, tx_ring_full 0" ||
 	fail "backlog: $seen replies on the wire of 3000 (kernel rx drops $drops, tx_ring_full $(io tx_ring_full))"
+# 4. Checksum offload left on in the scanner (a veth leaves TCP checksums
+# to a NIC it does not have; AF_PACKET marks such frames): a kernel client's
+# connection to a decky must still work.
+ip netns exec "$LAB_SCAN" ethtool -K scan0 tx on >/dev/null 2>&1
+lab_engine "$cfg" --stats-on-exit || exit 1
+if ip netns exec "$LAB_SCAN" ethtool -k scan0 | grep -q 'tx-checksumming: on'; then
+	scan nc -z -w 3 10.77.0.10 22 && pass "TCP connect with checksum offload on" || fail "TCP connect with offload on"
+else
+	fail "cannot turn checksum offload on for the test"
+fi
+lab_stop_engine || fail "decnetd exit status"
 lab_result
