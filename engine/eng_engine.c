@@ -20,6 +20,8 @@
 
 int eng_commands_register(struct eng_engine *e);
 
+#define ENG_STACK_TICK_US 5000 /* stk_timers_advance period (TCP timers are >= 30 ms) */
+
 static struct stk_host_policy family_policy(enum fp_family fam)
 {
 	/* Family defaults until the persona engine supplies the exact OS: the
@@ -266,6 +268,8 @@ unsigned eng_engine_poll(struct eng_engine *e, unsigned max_bursts)
 		unsigned n_tx = 0;
 		e->stk.now_ns = eng_clock_ns();
 		stk_input_burst(&e->stk, rx, n, tx, 2 * ENG_BURST, &n_tx);
+		if (!e->stk_tick.armed && stk_timers_pending(&e->stk))
+			eng_timer_arm(e->loop, &e->stk_tick, ENG_STACK_TICK_US);
 		if (n_tx)
 			send_frames(e, tx, n_tx);
 		e->io->ops->rx_done(e->io);
@@ -278,8 +282,7 @@ unsigned eng_engine_poll(struct eng_engine *e, unsigned max_bursts)
 }
 
 /* The stack's clock: retransmissions, probes, timeouts and output that
- * waited for transmit room. Every ENG_STACK_TICK_US, from the loop. */
-#define ENG_STACK_TICK_US 5000
+ * waited for transmit room, every ENG_STACK_TICK_US while it has any. */
 static void on_stack_tick(struct eng_loop *loop, struct eng_timer *t, void *arg)
 {
 	struct eng_engine *e = arg;
@@ -292,7 +295,9 @@ static void on_stack_tick(struct eng_loop *loop, struct eng_timer *t, void *arg)
 			send_frames(e, tx, n_tx);
 	}
 	e->io->ops->tx_flush(e->io);
-	eng_timer_arm(loop, t, ENG_STACK_TICK_US);
+	/* Idle stack, idle loop: the next input burst starts the tick again. */
+	if (stk_timers_pending(&e->stk))
+		eng_timer_arm(loop, t, ENG_STACK_TICK_US);
 }
 
 /* Once per loop iteration, after the packet callbacks: event records are

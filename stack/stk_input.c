@@ -181,7 +181,8 @@ static void icmp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_
 	oip[STK_IP4_O_TOS] = ip[STK_IP4_O_TOS];
 	stk_put_be16(oip + STK_IP4_O_LEN, (uint16_t)out_tot);
 	stk_put_be16(oip + STK_IP4_O_ID, stk_ipid_next(h, STK_IPID_ICMP));
-	stk_put_be16(oip + STK_IP4_O_FRAG, h->policy.icmp_echo_df ? STK_IP4_DF : 0);
+	stk_put_be16(oip + STK_IP4_O_FRAG,
+		     stk_echo_df(h, stk_be16(ip + STK_IP4_O_FRAG) & STK_IP4_DF) ? STK_IP4_DF : 0);
 	oip[STK_IP4_O_TTL] = h->policy.ttl;
 	oip[STK_IP4_O_PROTO] = STK_IPPROTO_ICMP;
 	stk_put_be16(oip + STK_IP4_O_CSUM, 0);

@@ -230,6 +230,12 @@ void stk_tcp_flush_pending(struct stk_ctx *ctx)
 	}
 }
 
+bool stk_timers_pending(const struct stk_ctx *ctx)
+{
+	const struct stk_tcp *t = ctx->tcp;
+	return t && (t->wheel.armed || t->pend_head != STK_NONE);
+}
+
 unsigned stk_timers_advance(struct stk_ctx *ctx, uint64_t now_ns, struct stk_pkt **tx,
 			    unsigned tx_cap, unsigned *n_tx)
 {

@@ -159,6 +159,11 @@ int stk_udp_reply(struct stk_ctx *ctx, const struct stk_udp_dgram *d, const void
 unsigned stk_timers_advance(struct stk_ctx *ctx, uint64_t now_ns, struct stk_pkt **tx,
 			    unsigned tx_cap, unsigned *n_tx);
 
+/* True while the stack has timers armed or output waiting: the caller may
+ * stop calling stk_timers_advance() while it is false and start again
+ * after the next input burst. */
+bool stk_timers_pending(const struct stk_ctx *ctx);
+
 /* Called by stk_input.c's IPv4 demultiplexer for a validated packet (header
  * checksum, lengths, no fragment) addressed to h. */
 void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *f,

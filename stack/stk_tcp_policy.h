@@ -14,6 +14,7 @@
  *   OPS O1..O6, ECN O synack_opts[]      (ordered, conditional on the SYN)
  *   WIN W1..W6, ECN W synack_win[]       (first matching rule)
  *   T1/ECN DF, CC     df_synack, ecn_synack
+ *   IE DFI            echo_df
  *   T2..T7            noflow[]           (drop / RST (S=, A=, F=, W=, DF=) / SYN-ACK)
  *   U1                unreach            (quote length, DF, TOS, quirks, rate)
  *   TTL (T, TG)       stk_host_policy.ttl (one value for every protocol)
@@ -39,7 +40,7 @@ enum stk_ipid_class {
 
 enum stk_ipid_kind {
 	STK_IPID_INCR = 0,    /* +1 (I) */
-	STK_IPID_RANDOM_INCR, /* random positive steps, 1001..10000 (RI) */
+	STK_IPID_RANDOM_INCR, /* this value, then a random step of 1001..10000 (RI) */
 	STK_IPID_BROKEN_INCR, /* +256: a little-endian counter sent as is (BI) */
 	STK_IPID_RANDOM,      /* uniform 16-bit (RD) */
 	STK_IPID_ZERO,        /* always 0 (Z) */
@@ -165,6 +166,14 @@ struct stk_unreach_rule {
 	uint16_t burst;
 };
 
+/* DF on ICMP echo replies (nmap IE DFI). */
+enum stk_df_mode {
+	STK_DF_HOST = 0,        /* as stk_host_policy.icmp_echo_df says */
+	STK_DF_NEVER,           /* DFI=N */
+	STK_DF_ALWAYS,          /* DFI=Y */
+	STK_DF_COPY,            /* DFI=S: as the request */
+};
+
 struct stk_tcp_policy {
 	const char *name;       /* for logs and tests: "linux", "freebsd-12", ... */
 	struct stk_ipid_rule ipid[STK_IPID_CLASS_COUNT];
@@ -175,6 +184,7 @@ struct stk_tcp_policy {
 	bool df_synack;         /* DF on SYN-ACKs (T1) */
 	bool df_flow;           /* DF on every other connection segment */
 	bool ecn_synack;        /* ECE in the SYN-ACK when the SYN asked for ECN (CC=Y) */
+	uint8_t echo_df;        /* enum stk_df_mode */
 	struct stk_noflow_rule noflow[STK_NOFLOW_COUNT];
 	uint16_t rst_rate_per_s; /* per-decky limit on no-flow RSTs; 0 = none */
 	uint16_t rst_burst;
@@ -216,6 +226,9 @@ void stk_host_gen_init(struct stk_host_gen *g, uint32_t ip_raw);
 
 /* Next IP ID for a packet of class cls sent by h (advances its counter). */
 uint16_t stk_ipid_next(struct stk_host *h, enum stk_ipid_class cls);
+
+/* Whether an echo reply from h carries DF, given the request's DF. */
+bool stk_echo_df(const struct stk_host *h, bool request_df);
 
 uint64_t stk_gen_rand(struct stk_host_gen *g);
 

@@ -197,8 +197,7 @@ void stk_tcp_notify_writable(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
 	if (!(f->flags & STK_F_WANT_WRITE) || (f->flags & STK_F_IN_CB) || !sock_writable_state(f))
 		return;
-	if (stk_tcp_send_space(ctx, (struct stk_tcp_sock *)f) < STK_TCP_CHUNK &&
-	    f->sq_len + STK_TCP_CHUNK <= ctx->tcp->cfg.sndbuf_per_flow)
+	if (stk_tcp_send_space(ctx, (struct stk_tcp_sock *)f) < STK_TCP_CHUNK)
 		return; /* wait until at least a chunk's worth is free */
 	f->flags &= (uint16_t)~STK_F_WANT_WRITE;
 	if (f->svc->writable) {

@@ -70,7 +70,7 @@ static const struct family_expect families[] = {
 	 {0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xff70}, "M5B4NW8NNS", 0xffff, false, true,
 	 {RST_(A | R, 'Z', 'S', 0, true), RST_(A | R, 'Z', 'O', 0, true), RST_(R, 'A', 'O', 0, true),
 	  RST_(A | R, 'Z', 'P', 0, true), RST_(R, 'A', 'O', 0, true), RST_(A | R, 'Z', 'P', 0, true)}},
-	/* FreeBSD 12.0-RELEASE - 12.1-RELEASE (MSS as on Ethernet) */
+	/* FreeBSD 11.2-RELEASE - 11.3 RELEASE or 11.2-STABLE */
 	{FP_FAMILY_BSD, 64,
 	 {"M5B4NW6ST11", "M5B4NW6ST11", "M5B4NW6NNT11", "M5B4NW6ST11", "M5B4NW6ST11", "M5B4ST11"},
 	 {0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff}, "M5B4NW6SLL", 0xffff, true, true,
@@ -214,11 +214,16 @@ static void test_ipid_classes(void)
 	tl_parse(&l, 0, &o);
 	CHECK(id[1] == (uint16_t)(id[0] + 1) && o.ip_id == (uint16_t)(id[0] + 2));
 	tl_free(&l);
-	/* Embedded: TCP +1, ICMP random increments on the same counter. */
+	/* Embedded: TCP +1, ICMP random increments on the same counter, the
+	 * first echo reply continuing the TCP sequence (SS=S). */
 	tl_init(&l, stk_tcp_policy_family(FP_FAMILY_EMBEDDED), NULL);
+	tl_send(&l, &(struct tl_seg){.sport = 1, .flags = S, .seq = 1, .win = 100});
+	tl_parse(&l, 0, &o);
+	id[1] = o.ip_id;
 	tl_raw(&l, echo_frame(&l, 1));
 	tl_parse(&l, 0, &o);
 	id[0] = o.ip_id;
+	CHECK_EQ(id[0], (uint16_t)(id[1] + 1));
 	tl_raw(&l, echo_frame(&l, 2));
 	tl_parse(&l, 0, &o);
 	uint16_t step = (uint16_t)(o.ip_id - id[0]);
@@ -235,6 +240,34 @@ static void test_ipid_classes(void)
 		prev = o.ip_id;
 	}
 	CHECK(seq_like < 2);
+	tl_free(&l);
+}
+
+static void test_echo_df(void)
+{
+	/* nmap IE: DFI=S copies the request's DF, DFI=N never sets it. */
+	struct tl l;
+	struct tl_out o;
+	tl_init(&l, stk_tcp_policy_family(FP_FAMILY_BSD), NULL);
+	unsigned len = echo_frame(&l, 1);
+	stk_put_be16(l.frame + 14 + 6, STK_IP4_DF);
+	stk_put_be16(l.frame + 14 + 10, 0);
+	stk_put_be16(l.frame + 14 + 10, stk_csum(l.frame + 14, 20));
+	tl_raw(&l, len);
+	tl_parse(&l, 0, &o);
+	CHECK(o.df);
+	tl_raw(&l, echo_frame(&l, 2));
+	tl_parse(&l, 0, &o);
+	CHECK(!o.df);
+	tl_free(&l);
+	tl_init(&l, stk_tcp_policy_family(FP_FAMILY_LINUX), NULL);
+	len = echo_frame(&l, 1);
+	stk_put_be16(l.frame + 14 + 6, STK_IP4_DF);
+	stk_put_be16(l.frame + 14 + 10, 0);
+	stk_put_be16(l.frame + 14 + 10, stk_csum(l.frame + 14, 20));
+	tl_raw(&l, len);
+	tl_parse(&l, 0, &o);
+	CHECK(!o.df);
 	tl_free(&l);
 }
 
@@ -349,12 +382,25 @@ static void test_udp(void)
 	      memcmp(o.data, "ping", 4) == 0);
 	CHECK_EQ(l.rec.datagrams, 1);
 	tl_free(&l);
-	/* FreeBSD zeroes the quoted IP checksum (RIPCK=Z). */
-	tl_init(&l, stk_tcp_policy_family(FP_FAMILY_BSD), NULL);
+	/* A persona that zeroes the quoted IP checksum (RIPCK=Z, FreeBSD 12)
+	 * and the quoted payload (RUD=I). */
+	struct stk_tcp_policy pol = *stk_tcp_policy_family(FP_FAMILY_LINUX);
+	pol.unreach.ripck_zero = true;
+	pol.unreach.rud_zero = true;
+	tl_init(&l, &pol, NULL);
 	tl_udp(&l, 40000, 33333, probe, 300);
 	tl_parse(&l, 0, &o);
 	CHECK_EQ(stk_be16(o.l4 + 8 + 10), 0);
 	CHECK_EQ(o.ip_len, 0x164);
+	CHECK(o.l4[8 + 28] == 0 && o.l4[8 + 327] == 0);
+	CHECK(memcmp(o.l4 + 8 + 12, sent + 12, 16) == 0); /* addresses, ports as sent */
+	tl_free(&l);
+	/* FreeBSD 11 quotes 8 bytes past the header, checksum intact. */
+	tl_init(&l, stk_tcp_policy_family(FP_FAMILY_BSD), NULL);
+	tl_udp(&l, 40000, 33333, probe, 300);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.ip_len, 0x38);
+	CHECK(memcmp(o.l4 + 8, l.frame + 14, 28) == 0);
 	tl_free(&l);
 	/* Cisco and lwIP quote 8 bytes past the IP header (IPL=38). */
 	tl_init(&l, stk_tcp_policy_family(FP_FAMILY_CISCO), NULL);
@@ -486,6 +532,7 @@ int main(void)
 {
 	test_family_fingerprints();
 	test_ipid_classes();
+	test_echo_df();
 	test_isn_and_ts();
 	test_udp();
 	test_drops();
