@@ -20,7 +20,7 @@ static void ip_str(uint32_t ip_host, char *buf)
 	inet_ntop(AF_INET, &n, buf, INET_ADDRSTRLEN);
 }
 
-static cJSON *decky_json(const struct eng_decky *d)
+static cJSON *decky_json(const struct eng_engine *e, const struct eng_decky *d)
 {
 	char ip[INET_ADDRSTRLEN], mac[18];
 	const uint8_t *m = d->cfg.mac;
@@ -33,7 +33,9 @@ static cJSON *decky_json(const struct eng_decky *d)
 	cJSON_AddStringToObject(j, "hostname", d->cfg.hostname);
 	cJSON_AddStringToObject(j, "nmap_os", d->cfg.nmap_os);
 	cJSON_AddStringToObject(j, "family", fp_family_info(d->cfg.family)->name);
-	cJSON_AddNumberToObject(j, "ttl", fp_family_info(d->cfg.family)->ttl);
+	/* What the decky really sends: its persona's TTL, else the family's. */
+	cJSON_AddNumberToObject(j, "ttl", d->host_idx >= 0 ? e->hosts.hosts[d->host_idx].policy.ttl
+							   : fp_family_info(d->cfg.family)->ttl);
 	if (d->cfg.archetype)
 		cJSON_AddStringToObject(j, "archetype", d->cfg.archetype->slug);
 	cJSON *svcs = cJSON_AddArrayToObject(j, "services");
@@ -76,7 +78,7 @@ static int cmd_decky_list(void *ctx, const cJSON *args, cJSON **result, struct c
 	cJSON *arr = cJSON_CreateArray();
 	for (uint32_t i = 0; i < e->n_deckies; i++)
 		if (e->deckies[i].in_use)
-			cJSON_AddItemToArray(arr, decky_json(&e->deckies[i]));
+			cJSON_AddItemToArray(arr, decky_json(e, &e->deckies[i]));
 	*result = arr;
 	return 0;
 }
@@ -200,7 +202,7 @@ static int cmd_decky_add(void *ctx, const cJSON *args, cJSON **result, struct ct
 		snprintf(err->message, sizeof(err->message), "%s", msg);
 		return -1;
 	}
-	*result = decky_json(eng_engine_decky_find(e, d.name));
+	*result = decky_json(e, eng_engine_decky_find(e, d.name));
 	return 0;
 }
 

@@ -14,6 +14,8 @@
 #include <cjson/cJSON.h>
 
 #include "control/ctl_server.h"
+#include "fingerprints/fp_persona.h"
+#include "stack/stk_persona.h"
 #include "engine/eng_log.h"
 #include "protocols/proto.h"
 #include "stack/stk_tcp.h"
@@ -55,6 +57,49 @@ static void decky_ports(struct eng_engine *e, const struct fleet_decky *d, bool 
 					fleet_proto_name(svc->ports[k].proto), port);
 		}
 	}
+}
+
+struct eng_persona {
+	struct fp_persona p;
+	struct stk_tcp_policy pol;
+	struct stk_host_policy host;
+};
+
+/* The host answers for a decky: its nmap-os-db entry compiled into a
+ * persona (once per entry, shared), or its family's defaults. */
+static struct stk_host_policy decky_policy(struct eng_engine *e, const struct fleet_decky *d)
+{
+	char canon[FLEET_OS_MAX];
+	enum fp_family fam;
+	size_t idx;
+	if (fleet_nmap_os_resolve(d->nmap_os, canon, &fam) == 0 ||
+	    fleet_osdb_resolver_entry(&e->osdb, d->nmap_os, &idx) != 0)
+		return family_policy(d->family);
+	for (size_t i = 0; i < e->n_personas; i++)
+		if (e->personas[i]->p.entry == idx)
+			return e->personas[i]->host;
+	struct eng_persona *ep = calloc(1, sizeof(*ep));
+	char err[256];
+	struct fp_osdb *db = fleet_osdb_resolver_db(&e->osdb, err, sizeof(err));
+	if (!ep || !db || fp_persona_compile(db, idx, &ep->p, err, sizeof(err)) != 0 ||
+	    stk_policy_from_persona(&ep->p, &ep->pol, &ep->host) != 0) {
+		eng_log(ENG_LOG_WARN, "%s: persona '%s' not usable (%s): family defaults", d->name,
+			d->nmap_os, ep ? err : "out of memory");
+		free(ep);
+		return family_policy(d->family);
+	}
+	if (e->n_personas == e->cap_personas) {
+		size_t cap = e->cap_personas ? 2 * e->cap_personas : 16;
+		struct eng_persona **np = realloc(e->personas, cap * sizeof(*np));
+		if (!np) {
+			free(ep);
+			return family_policy(d->family);
+		}
+		e->personas = np;
+		e->cap_personas = cap;
+	}
+	e->personas[e->n_personas++] = ep;
+	return ep->host;
 }
 
 static void send_frames(struct eng_engine *e, struct stk_pkt **tx, unsigned n)
@@ -130,7 +175,7 @@ int eng_engine_decky_add(struct eng_engine *e, const struct fleet_decky *d, char
 	uint32_t slot = e->free_slots[e->n_free_slots - 1];
 	struct eng_decky *ed = &e->deckies[slot];
 	uint32_t ip_raw = htonl(d->ip);
-	struct stk_host_policy pol = family_policy(d->family);
+	struct stk_host_policy pol = decky_policy(e, d);
 	int idx = stk_hosts_add(&e->hosts, ip_raw, d->mac, &pol, ed);
 	if (idx < 0) {
 		char ip[INET_ADDRSTRLEN];
@@ -396,6 +441,11 @@ static void engine_cleanup(struct eng_engine *e)
 	free(e->deckies);
 	fleet_config_free(&e->fleet);
 	fleet_osdb_resolver_free(&e->osdb);
+	for (size_t i = 0; i < e->n_personas; i++)
+		free(e->personas[i]);
+	free(e->personas);
+	e->personas = NULL;
+	e->n_personas = e->cap_personas = 0;
 	e->ctl = NULL;
 	e->io = NULL;
 	e->loop = NULL;

@@ -18,6 +18,10 @@
 
 struct ctl_server;
 
+/* One nmap-os-db entry as the stack wears it (see stack/stk_persona.h);
+ * allocated once and never moved: hosts point at .pol. */
+struct eng_persona;
+
 struct eng_decky {
 	struct fleet_decky cfg;
 	int host_idx;        /* in engine->hosts; -1 when not on the wire */
@@ -44,6 +48,8 @@ struct eng_engine {
 	struct eng_options opt;
 	struct fleet_config fleet;
 	struct fleet_osdb_resolver osdb; /* nmap_os= entry names; loaded on first use */
+	struct eng_persona **personas;   /* compiled nmap-os-db entries, shared by deckies */
+	size_t n_personas, cap_personas;
 	struct eng_loop *loop;
 	struct eng_io *io;
 	struct stk_hosts hosts;

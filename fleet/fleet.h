@@ -197,6 +197,9 @@ void fleet_osdb_resolver_init(struct fleet_osdb_resolver *res, const char *path)
 void fleet_osdb_resolver_free(struct fleet_osdb_resolver *res);
 /* The loaded database (loading it now if needed) or NULL with why in err. */
 struct fp_osdb *fleet_osdb_resolver_db(struct fleet_osdb_resolver *res, char *err, size_t errlen);
+/* The database entry an accepted nmap_os= value (NAME or NAME#N) names.
+ * 0 and *idx, or -ENOENT. */
+int fleet_osdb_resolver_entry(struct fleet_osdb_resolver *res, const char *value, size_t *idx);
 
 /* Build one decky from key/value pairs as an INI decky section would give
  * them (ip, services, archetype, nmap_os, mac, hostname, distro), checked

@@ -100,3 +100,15 @@ void fleet_osdb_resolver_free(struct fleet_osdb_resolver *res)
 	fp_osdb_free(res->db);
 	res->db = NULL;
 }
+
+int fleet_osdb_resolver_entry(struct fleet_osdb_resolver *res, const char *value, size_t *idx)
+{
+	char err[64], name[FLEET_OS_MAX];
+	unsigned variant;
+	struct fp_osdb *db = fleet_osdb_resolver_db(res, err, sizeof(err));
+	if (!db)
+		return -ENOENT;
+	if (split_variant(value, name, sizeof(name), &variant) != 0)
+		return -ENOENT;
+	return fp_osdb_find(db, name, variant, idx);
+}

@@ -84,7 +84,9 @@ struct stk_topt {
 	uint16_t value;
 };
 
-#define STK_TCP_MAX_TOPTS 24
+/* Enough for a layout per SYN option combination (a compiled persona has
+ * one per combination nmap probes, see stk_persona.c). */
+#define STK_TCP_MAX_TOPTS 400
 
 /* SYN-ACK window: the first rule whose condition holds. */
 struct stk_win_rule {
@@ -92,7 +94,7 @@ struct stk_win_rule {
 	uint16_t window;
 };
 
-#define STK_TCP_MAX_WIN_RULES 4
+#define STK_TCP_MAX_WIN_RULES 8
 
 enum stk_isn_kind {
 	STK_ISN_HASH_CLOCK = 0, /* keyed hash of the 4-tuple + rate * t (RFC 6528) */

@@ -1,0 +1,282 @@
+#include "stack/stk_persona.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+static uint8_t ipid_kind(const struct fp_ipid *c, uint8_t fallback)
+{
+	switch (c->kind) {
+	case FP_IPID_ZERO: return STK_IPID_ZERO;
+	case FP_IPID_RANDOM: return STK_IPID_RANDOM;
+	case FP_IPID_RANDOM_INCR: return STK_IPID_RANDOM_INCR;
+	case FP_IPID_BROKEN: return STK_IPID_BROKEN_INCR;
+	case FP_IPID_INCR: return STK_IPID_INCR;
+	case FP_IPID_FIXED: return STK_IPID_FIXED;
+	default: return fallback;
+	}
+}
+
+static void map_ipid(const struct fp_persona *p, struct stk_tcp_policy *pol)
+{
+	const struct fp_ipid *ti = &p->seq.ti, *ci = &p->seq.ci, *ii = &p->seq.ii;
+	pol->ipid[STK_IPID_TCP] = (struct stk_ipid_rule){ipid_kind(ti, STK_IPID_INCR), 0, ti->value};
+	/* One global counter is the common case (Windows: TI=CI=II=I, SS=S);
+	 * a closed-port sequence of another kind gets its own counter. */
+	uint8_t ck = ipid_kind(ci, pol->ipid[STK_IPID_TCP].kind);
+	pol->ipid[STK_IPID_TCP_CLOSED] = (struct stk_ipid_rule){ck, ck == pol->ipid[STK_IPID_TCP].kind ? 0 : 1,
+								 ci->value};
+	uint8_t ik = ipid_kind(ii, STK_IPID_INCR);
+	pol->ipid[STK_IPID_ICMP] = (struct stk_ipid_rule){ik, p->seq.ss_shared ? 0 : 2, ii->value};
+}
+
+/* nmap measures the ISN rate over ~100 ms steps (ISR = 8 log2 rate) and the
+ * deviation of those rates (SP = 8 log2 sd; rates divided by the GCD first
+ * when it is above 9). A clock at the persona's rate plus uniform jitter
+ * J*gcd per ISN gives sd = 10 J gcd / sqrt(6) (or 10 J / sqrt(6) after the
+ * GCD division), so J follows from SP. Rates beyond 2^31/s are what random
+ * ISNs look like. */
+static void map_isn(const struct fp_persona *p, struct stk_tcp_policy *pol)
+{
+	if (!p->seq.present)
+		return;
+	if (p->seq.gcd == 0) {
+		pol->isn = (struct stk_isn_rule){STK_ISN_CONSTANT, 0, 1, 0};
+		return;
+	}
+	if (p->seq.isn_rate_hz >= 2147483648.0) {
+		pol->isn = (struct stk_isn_rule){STK_ISN_RANDOM, 0, 1, 0};
+		return;
+	}
+	double gcd = p->seq.gcd;
+	double j = p->seq.isn_sd * sqrt(6.0) / (10.0 * (gcd > 9 ? 1.0 : gcd));
+	if (j > 2147483647.0 / gcd)
+		j = 2147483647.0 / gcd;
+	pol->isn = (struct stk_isn_rule){STK_ISN_CLOCK, (uint32_t)llround(p->seq.isn_rate_hz),
+					 p->seq.gcd, (uint32_t)llround(j)};
+}
+
+static void map_ts(const struct fp_persona *p, struct stk_tcp_policy *pol)
+{
+	pol->ts.only_if_syn_ts = true;
+	if (!p->seq.present)
+		return;
+	pol->ts.supported = p->seq.ts_supported;
+	if (p->seq.ts_random) { /* random offsets per connection */
+		pol->ts.scope = STK_TS_PER_FLOW;
+		pol->ts.hz = 1000;
+	} else {
+		pol->ts.scope = STK_TS_PER_HOST;
+		pol->ts.hz = p->seq.ts_hz;
+	}
+}
+
+/* The SYN bit an option depends on: MSS always answers, the others only
+ * when the SYN offered them. */
+static uint8_t opt_bit(uint8_t kind)
+{
+	switch (kind) {
+	case FP_TOPT_WS: return STK_SYN_WS;
+	case FP_TOPT_SACKOK: return STK_SYN_SACK;
+	case FP_TOPT_TS: return STK_SYN_TS;
+	default: return 0;
+	}
+}
+
+#define SYN_ALL (STK_SYN_MSS | STK_SYN_WS | STK_SYN_SACK | STK_SYN_TS)
+#define SYN_ANY (SYN_ALL | STK_SYN_ECN)
+
+/* The option bits of nmap's six SEQ probes and of its ECN probe. */
+static const uint8_t probe_bits[6] = {
+	SYN_ALL, SYN_ALL, STK_SYN_MSS | STK_SYN_WS | STK_SYN_TS,
+	STK_SYN_WS | STK_SYN_SACK | STK_SYN_TS, SYN_ALL, STK_SYN_MSS | STK_SYN_SACK | STK_SYN_TS,
+};
+#define ECN_PROBE_BITS (STK_SYN_MSS | STK_SYN_WS | STK_SYN_SACK | STK_SYN_ECN)
+
+/* The bits the stack matches layouts against (stk_tcp_output.c's
+ * layout_bits): TS forced off when unsupported, on when always sent. */
+static uint8_t seen_bits(const struct stk_tcp_policy *pol, uint8_t bits)
+{
+	if (!pol->ts.supported)
+		return (uint8_t)(bits & ~STK_SYN_TS);
+	if (!pol->ts.only_if_syn_ts)
+		return (uint8_t)(bits | STK_SYN_TS);
+	return bits;
+}
+
+static uint8_t topt_kind(uint8_t fp_kind, bool clamp)
+{
+	switch (fp_kind) {
+	case FP_TOPT_MSS: return clamp ? STK_TOPT_MSS_CLAMP : STK_TOPT_MSS;
+	case FP_TOPT_WS: return STK_TOPT_WS;
+	case FP_TOPT_SACKOK: return STK_TOPT_SACKOK;
+	case FP_TOPT_TS: return STK_TOPT_TS;
+	case FP_TOPT_NOP: return STK_TOPT_NOP;
+	default: return STK_TOPT_EOL;
+	}
+}
+
+/* Append one layout, taken only by SYNs whose seen bits are exactly want:
+ * either a probe's recorded answer as is (exact), or probe 1's answer with
+ * the options this SYN did not offer (and their padding) dropped. */
+static int add_layout(struct stk_tcp_policy *pol, unsigned *n, const struct fp_topts *o, uint8_t want,
+		      bool exact, bool clamp)
+{
+	for (unsigned i = 0; i < o->n; i++) {
+		const struct fp_topt *t = &o->opt[i];
+		if (!exact) {
+			uint8_t bit = opt_bit(t->kind);
+			if (t->kind == FP_TOPT_NOP || t->kind == FP_TOPT_EOL) {
+				/* padding belongs to the next real option, or at the
+				 * end to the previous one */
+				bit = 0xff;
+				for (unsigned k = i + 1; k < o->n && bit == 0xff; k++)
+					if (o->opt[k].kind != FP_TOPT_NOP && o->opt[k].kind != FP_TOPT_EOL)
+						bit = opt_bit(o->opt[k].kind);
+				for (unsigned k = i; k-- > 0 && bit == 0xff;)
+					if (o->opt[k].kind != FP_TOPT_NOP && o->opt[k].kind != FP_TOPT_EOL)
+						bit = opt_bit(o->opt[k].kind);
+				if (bit == 0xff)
+					bit = 0;
+			}
+			if (bit && !(want & bit))
+				continue;
+		}
+		if (*n + 1 >= STK_TCP_MAX_TOPTS)
+			return -ENOSPC;
+		struct stk_topt *d = &pol->synack_opts[(*n)++];
+		d->kind = topt_kind(t->kind, clamp);
+		d->mask = SYN_ANY;
+		d->want = want;
+		d->value = t->value;
+	}
+	return 0;
+}
+
+/* A SYN-ACK layout for every combination of SYN options the stack can see:
+ * nmap's probes get exactly the answers the entry records (OPS O1..O6, ECN
+ * O), any other SYN gets probe 1's layout without what it did not offer. */
+static int map_synack_opts(const struct fp_persona *p, struct stk_tcp_policy *pol)
+{
+	const struct fp_topts *o1 = &p->syn[0].opts;
+	bool clamp = p->syn[4].present && p->syn[4].opts.n && p->syn[4].opts.opt[0].kind == FP_TOPT_MSS &&
+		     o1->n && o1->opt[0].kind == FP_TOPT_MSS && p->syn[4].opts.opt[0].value < o1->opt[0].value;
+	bool done[32] = {false};
+	unsigned n = 0;
+	int rc = 0;
+	/* Probe answers first: probe 1 wins the combination it shares with 2 and 5. */
+	static const unsigned order[6] = {0, 2, 3, 5, 1, 4};
+	for (unsigned i = 0; i < 6 && !rc; i++) {
+		unsigned k = order[i];
+		uint8_t want = seen_bits(pol, probe_bits[k]);
+		if (done[want] || !p->syn[k].present)
+			continue;
+		done[want] = true;
+		rc = add_layout(pol, &n, &p->syn[k].opts, want, true, clamp);
+	}
+	uint8_t ecn_want = seen_bits(pol, ECN_PROBE_BITS);
+	if (!rc && p->ecn.present && p->ecn.respond && !done[ecn_want]) {
+		done[ecn_want] = true;
+		rc = add_layout(pol, &n, &p->ecn.opts, ecn_want, true, clamp);
+	}
+	for (unsigned c = 0; c < 32 && !rc; c++) {
+		uint8_t want = seen_bits(pol, (uint8_t)c);
+		if (done[want])
+			continue;
+		done[want] = true;
+		rc = add_layout(pol, &n, o1, want, false, clamp);
+	}
+	pol->synack_opts[n].kind = STK_TOPT_END;
+	return rc;
+}
+
+/* Window rules for the probes the bits tell apart (W3, W4, W6, ECN W),
+ * then W1 for everything else. */
+static void map_synack_win(const struct fp_persona *p, struct stk_tcp_policy *pol)
+{
+	uint16_t w1 = p->syn[0].window;
+	unsigned n = 0;
+	bool done[32] = {false};
+	done[seen_bits(pol, probe_bits[0])] = true;
+	for (unsigned k = 1; k < 6; k++) {
+		uint8_t want = seen_bits(pol, probe_bits[k]);
+		if (done[want] || !p->syn[k].present)
+			continue;
+		done[want] = true;
+		if (p->syn[k].window != w1)
+			pol->synack_win[n++] = (struct stk_win_rule){SYN_ANY, want, p->syn[k].window};
+	}
+	uint8_t ecn_want = seen_bits(pol, ECN_PROBE_BITS);
+	if (p->ecn.present && p->ecn.respond && !done[ecn_want] && p->ecn.window != w1)
+		pol->synack_win[n++] = (struct stk_win_rule){SYN_ANY, ecn_want, p->ecn.window};
+	pol->synack_win[n] = (struct stk_win_rule){0, 0, w1};
+}
+
+static struct stk_noflow_rule noflow(const struct fp_tcp_answer *a, struct stk_noflow_rule fallback)
+{
+	static const uint8_t seq[] = {STK_RST_SEQ_ZERO, STK_RST_SEQ_ACK, STK_RST_SEQ_ACK_PLUS, STK_RST_SEQ_RANDOM};
+	static const uint8_t ack[] = {STK_RST_ACK_ZERO, STK_RST_ACK_SEQ, STK_RST_ACK_SEQ_PLUS, STK_RST_ACK_RANDOM};
+	struct stk_noflow_rule r = {0};
+	if (!a->present)
+		return fallback;
+	if (!a->respond)
+		return r; /* STK_NOFLOW_DROP */
+	if (a->flags & FP_TH_SYN) {
+		r.action = STK_NOFLOW_SYNACK;
+		return r;
+	}
+	r.action = STK_NOFLOW_RST;
+	r.seq = seq[a->seq & 3];
+	r.ack = ack[a->ack & 3];
+	r.ack_flag = (a->flags & FP_TH_ACK) != 0;
+	r.df = a->df;
+	r.window = a->window;
+	return r;
+}
+
+int stk_policy_from_persona(const struct fp_persona *p, struct stk_tcp_policy *pol,
+			    struct stk_host_policy *host)
+{
+	/* Timers, rate limits and anything nmap does not test: the family's. */
+	*pol = *stk_tcp_policy_family(p->family);
+	pol->name = p->name;
+	map_ipid(p, pol);
+	map_isn(p, pol);
+	map_ts(p, pol);
+	/* ts first: the layouts are keyed by the bits the stack will see. */
+	if (p->syn[0].present) {
+		if (map_synack_opts(p, pol) != 0)
+			return -EINVAL;
+		map_synack_win(p, pol);
+	}
+	if (p->t[0].present && p->t[0].respond) {
+		pol->df_synack = p->t[0].df;
+		pol->df_flow = p->t[0].df;
+	}
+	if (p->ecn.present && p->ecn.respond)
+		pol->ecn_synack = p->ecn.cc == FP_CC_Y || p->ecn.cc == FP_CC_S;
+	static const unsigned t_of[STK_NOFLOW_COUNT] = {
+		[STK_NOFLOW_OPEN_NULL] = 1, [STK_NOFLOW_OPEN_SYNFIN] = 2, [STK_NOFLOW_OPEN_ACK] = 3,
+		[STK_NOFLOW_CLOSED_SYN] = 4, [STK_NOFLOW_CLOSED_ACK] = 5, [STK_NOFLOW_CLOSED_OTHER] = 6,
+	};
+	for (unsigned c = 0; c < STK_NOFLOW_COUNT; c++)
+		pol->noflow[c] = noflow(&p->t[t_of[c]], pol->noflow[c]);
+	if (p->u1.present) {
+		pol->unreach.respond = p->u1.respond;
+		pol->unreach.df = p->u1.df;
+		if (p->u1.respond)
+			pol->unreach.quote_max = p->u1.ipl < 56 ? 56 : p->u1.ipl;
+		pol->unreach.ripck_zero = p->u1.ripck == FP_RIPCK_ZERO;
+		pol->unreach.ruck_zero = !p->u1.ruck_good && p->u1.ruck == 0;
+		pol->unreach.rud_zero = !p->u1.rud_good;
+	}
+	if (p->ie.present && p->ie.respond) {
+		pol->echo_df = p->ie.dfi == 'Y' ? STK_DF_ALWAYS : p->ie.dfi == 'S' ? STK_DF_COPY : STK_DF_NEVER;
+	}
+	memset(host, 0, sizeof(*host));
+	host->ttl = p->ttl;
+	host->icmp_echo_copy_code = p->ie.cd == 'S';
+	host->icmp_echo_df = p->ie.dfi == 'Y';
+	host->tcp = pol;
+	return stk_tcp_policy_check(pol) == 0 ? 0 : -EINVAL;
+}
