@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "fingerprints/fp_osdb.h"
+#include "fingerprints/fp_osmatch.h"
 #include "fingerprints/fp_persona.h"
 #include "fleet/fleet.h"
 
@@ -73,8 +74,68 @@ static int on_entry(const struct fp_osdb *db, size_t idx, void *arg)
 	return 0;
 }
 
+struct explain_ctx {
+	FILE *out;
+	unsigned misses;
+};
+
+static void on_explain(void *ctx, unsigned test, unsigned attr, const char *value, const char *expr,
+		       int points, bool matched)
+{
+	struct explain_ctx *c = ctx;
+	if (matched)
+		return;
+	c->misses++;
+	fprintf(c->out, "  %s.%s = %s, the entry wants %s (%d points)\n", fp_vocab_test_name(test),
+		fp_vocab_attr_name(attr), value, expr, points);
+}
+
+/* --explain FILE --name NAME: why nmap's fingerprint in FILE (nmap's
+ * "OS:" lines or one test per line) is not a perfect match for NAME. */
+static int explain(struct fp_osdb *db, const char *file, const char *name, FILE *out)
+{
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		fprintf(stderr, "decnet personas: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	static char text[1 << 16];
+	size_t len = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[len] = 0;
+	struct fp_subject subj;
+	char err[256];
+	if (fp_subject_parse(text, len, &subj, err, sizeof(err)) != 0) {
+		fprintf(stderr, "decnet personas: %s: %s\n", file, err);
+		return 1;
+	}
+	struct fleet_osdb_resolver tmp;
+	(void)tmp;
+	size_t idx;
+	char base[FLEET_OS_MAX];
+	unsigned variant = 0;
+	const char *hash = strrchr(name, '#');
+	snprintf(base, sizeof(base), "%s", name);
+	if (hash && hash[1]) {
+		base[hash - name] = 0;
+		variant = (unsigned)strtoul(hash + 1, NULL, 10) - 1;
+	}
+	if (fp_osdb_find(db, base, variant, &idx) != 0) {
+		fprintf(stderr, "decnet personas: no entry '%s'\n", name);
+		return 1;
+	}
+	struct fp_osmatch_score sc;
+	fp_osmatch_score(db, idx, &subj, FP_EXPR_NMAP793, &sc);
+	fprintf(out, "%s: %u of %u points (%.1f %%)%s\n", name, sc.matched, sc.possible, 100.0 * sc.accuracy,
+		sc.perfect ? ", a perfect match" : "");
+	struct explain_ctx c = {.out = out};
+	fp_osmatch_explain(db, idx, &subj, FP_EXPR_NMAP793, on_explain, &c);
+	return 0;
+}
+
 int ctl_cmd_personas(int argc, char **argv, FILE *out)
 {
+	const char *explain_file = NULL, *explain_name = NULL;
 	const char *search = "", *path = NULL;
 	bool json = false, classes = false;
 	unsigned long limit = 0;
@@ -85,6 +146,10 @@ int ctl_cmd_personas(int argc, char **argv, FILE *out)
 			classes = true;
 		} else if (strcmp(argv[i], "--search") == 0 && i + 1 < argc) {
 			search = argv[++i];
+		} else if (strcmp(argv[i], "--explain") == 0 && i + 1 < argc) {
+			explain_file = argv[++i];
+		} else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
+			explain_name = argv[++i];
 		} else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
 			path = argv[++i];
 		} else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
@@ -103,7 +168,10 @@ int ctl_cmd_personas(int argc, char **argv, FILE *out)
 				"repeat are chosen with NAME#N (N-th entry of that name; plain NAME = #1).\n"
 				"  --search TEXT  case-insensitive substring of the name\n"
 				"  --classes      search vendor/family/type and CPE text too\n"
-				"  --db PATH      nmap-os-db to read (default: nmap's, or $DECNET_NMAP_OS_DB)\n");
+				"  --db PATH      nmap-os-db to read (default: nmap's, or $DECNET_NMAP_OS_DB)\n"
+				"  --explain FILE --name NAME\n"
+				"                 score the fingerprint nmap printed (FILE: its OS: lines)\n"
+				"                 against entry NAME with nmap's rules, listing each miss\n");
 			return 0;
 		} else {
 			fprintf(stderr, "decnet personas: unknown option %s (see --help)\n", argv[i]);
@@ -118,6 +186,13 @@ int ctl_cmd_personas(int argc, char **argv, FILE *out)
 		fprintf(stderr, "decnet personas: %s\n", err);
 		fleet_osdb_resolver_free(&res);
 		return 1;
+	}
+	if (explain_file || explain_name) {
+		int rc = explain_file && explain_name ? explain(db, explain_file, explain_name, out) : 2;
+		if (rc == 2)
+			fprintf(stderr, "decnet personas: --explain FILE needs --name NAME\n");
+		fleet_osdb_resolver_free(&res);
+		return rc;
 	}
 	struct list_ctx c = {.out = out, .limit = (unsigned)limit};
 	cJSON *root = NULL;

@@ -17,7 +17,7 @@ static const char *const family_entries[FP_FAMILY_COUNT] = {
 	[FP_FAMILY_LINUX] = "Linux 5.4",
 	[FP_FAMILY_WINDOWS] = "Microsoft Windows 10 1607",
 	[FP_FAMILY_BSD] = "FreeBSD 12.0-RELEASE",
-	[FP_FAMILY_EMBEDDED] = "Canon imageCLASS MF212w printer",
+	[FP_FAMILY_EMBEDDED] = "Dell 1720dn printer",
 	[FP_FAMILY_CISCO] = "Cisco Catalyst 2960 switch (IOS 12.2)",
 };
 

@@ -56,6 +56,7 @@ struct stk_tcp;
 	X(drop_icmp_csum, "ICMP checksum wrong")                               \
 	X(drop_icmp_type, "ICMP type not answered")                            \
 	X(drop_icmp_too_big, "echo request too long to answer unfragmented")  \
+	X(drop_tcp_ecn_syn, "SYN asking for ECN, which the persona ignores")  \
 	X(drop_tx_nobuf, "answer dropped: transmit pool empty")                \
 	X(drop_tx_full, "answer dropped: transmit burst full")                 \
 	STK_L4_COUNTERS(X)
@@ -68,6 +69,10 @@ struct stk_tcp;
 	X(tcp_syncookies_sent, "SYN-ACKs carrying a SYN cookie (half-open limit reached)") \
 	X(tcp_syncookies_ok, "connections established from a valid SYN cookie") \
 	X(tcp_accepted, "connections established and handed to a service")    \
+	X(tcp_active_opens, "active opens started (steering legs to backends)") \
+	X(tcp_active_established, "active opens that reached ESTABLISHED")     \
+	X(tcp_active_failed, "active opens refused (RST) or unanswered")       \
+	X(tcp_neigh_arp_sent, "ARP requests sent to resolve a backend")        \
 	X(tcp_closed_port, "segments to a closed port")                        \
 	X(tcp_rst_sent, "RSTs sent")                                           \
 	X(tcp_challenge_acks, "RFC 5961 challenge ACKs sent")                  \
@@ -171,5 +176,8 @@ unsigned stk_input_burst(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigne
  * request announcing h (sender = target = h's address, to broadcast), as
  * Linux sends on address configuration. Returns the frame length. */
 unsigned stk_arp_build_gratuitous(const struct stk_host *h, struct stk_pkt *out);
+/* "Who has target_ip_raw? Tell h", broadcast (active opens resolve their
+ * next hop with it). Returns the frame length. */
+unsigned stk_arp_build_request(const struct stk_host *h, uint32_t target_ip_raw, struct stk_pkt *out);
 
 #endif

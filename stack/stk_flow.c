@@ -216,6 +216,8 @@ void stk_flow_free(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_close_r
 		f->flags |= STK_F_IN_CB;
 		f->svc->closed(ctx, (struct stk_tcp_sock *)f, why);
 	}
+	if (f->flags & STK_F_ACTIVE)
+		t->n_active--;
 	stk_wheel_cancel(&t->wheel, flow_idx(t, f));
 	stk_flow_unpend(t, f);
 	stk_sndq_free_all(t, f);

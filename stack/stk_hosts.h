@@ -25,6 +25,9 @@ struct stk_host_policy {
 	uint8_t ttl;              /* initial TTL of every packet the host sends */
 	bool icmp_echo_copy_code; /* echo reply keeps the request's code (nmap IE CD=S) or sends 0 */
 	bool icmp_echo_df;        /* DF on echo replies */
+	uint8_t icmp_ttl;         /* TTL of ICMP answers (echo, errors) when it differs
+				   * from ttl (routers answering from another
+				   * plane: nmap U1/IE T); 0 = ttl */
 	const struct stk_tcp_policy *tcp; /* TCP/UDP/IP-ID persona (shared, const);
 					   * NULL = the linux family default */
 };

@@ -74,6 +74,19 @@ unsigned stk_arp_build_gratuitous(const struct stk_host *h, struct stk_pkt *out)
 	return out->len;
 }
 
+unsigned stk_arp_build_request(const struct stk_host *h, uint32_t target_ip_raw, struct stk_pkt *out)
+{
+	static const uint8_t zero_mac[6];
+	uint8_t *f = out->data;
+	uint8_t sip[4], tip[4];
+	memcpy(sip, &h->ip_raw, 4);
+	memcpy(tip, &target_ip_raw, 4);
+	eth_header(f, eth_broadcast, h->mac, STK_ETHERTYPE_ARP);
+	arp_body(f + STK_ETH_HLEN, STK_ARP_OP_REQUEST, h->mac, sip, zero_mac, tip);
+	out->len = STK_ETH_HLEN + STK_ARP_LEN;
+	return out->len;
+}
+
 static void arp_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8_t *f, struct stk_cursor *c,
 		      struct stk_pkt **tx, unsigned tx_cap, unsigned *n_tx)
 {
@@ -92,6 +105,10 @@ static void arp_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8_
 		ctx->cnt.ignored_not_decky++;
 		return;
 	}
+	/* A backend answering (or asking, for its route back) completes a
+	 * resolution an active open started; nothing else is learnt. */
+	if (ctx->tcp && !mac_is_group(a + STK_ARP_O_SHA))
+		stk_tcp_neigh_learn(ctx, stk_load_raw32(a + STK_ARP_O_SPA), a + STK_ARP_O_SHA);
 	if (stk_be16(a + STK_ARP_O_OP) != STK_ARP_OP_REQUEST) {
 		ctx->cnt.ignored_arp_reply++;
 		return;
@@ -183,7 +200,7 @@ static void icmp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_
 	stk_put_be16(oip + STK_IP4_O_ID, stk_ipid_next(h, STK_IPID_ICMP));
 	stk_put_be16(oip + STK_IP4_O_FRAG,
 		     stk_echo_df(h, stk_be16(ip + STK_IP4_O_FRAG) & STK_IP4_DF) ? STK_IP4_DF : 0);
-	oip[STK_IP4_O_TTL] = h->policy.ttl;
+	oip[STK_IP4_O_TTL] = h->policy.icmp_ttl ? h->policy.icmp_ttl : h->policy.ttl;
 	oip[STK_IP4_O_PROTO] = STK_IPPROTO_ICMP;
 	stk_put_be16(oip + STK_IP4_O_CSUM, 0);
 	memcpy(oip + STK_IP4_O_SRC, ip + STK_IP4_O_DST, 4);
@@ -216,6 +233,8 @@ static void ipv4_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8
 	/* Look the destination up first: the host's own traffic and other
 	 * machines' frames are left alone without paying for validation. */
 	struct stk_host *h = stk_hosts_lookup(ctx->hosts, stk_load_raw32(ip + STK_IP4_O_DST));
+	if (!h && ctx->tcp && ip[STK_IP4_O_PROTO] == STK_IPPROTO_TCP)
+		h = stk_tcp_active_host(ctx, ip, (unsigned)(c->end - ip)); /* a steering leg's answer */
 	if (!h) {
 		ctx->cnt.ignored_not_decky++;
 		return;

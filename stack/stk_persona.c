@@ -44,7 +44,9 @@ static void map_isn(const struct fp_persona *p, struct stk_tcp_policy *pol)
 		pol->isn = (struct stk_isn_rule){STK_ISN_CONSTANT, 0, 1, 0};
 		return;
 	}
-	if (p->seq.isn_rate_hz >= 2147483648.0) {
+	/* A 32-bit rate field holds clocks up to 2^32/s (ISR 100); faster
+	 * "clocks" are random ISNs to nmap (ISR ~10A). */
+	if (p->seq.isn_rate_hz >= 4294967295.0) {
 		pol->isn = (struct stk_isn_rule){STK_ISN_RANDOM, 0, 1, 0};
 		return;
 	}
@@ -255,6 +257,7 @@ int stk_policy_from_persona(const struct fp_persona *p, struct stk_tcp_policy *p
 	}
 	if (p->ecn.present && p->ecn.respond)
 		pol->ecn_synack = p->ecn.cc == FP_CC_Y || p->ecn.cc == FP_CC_S;
+	pol->ecn_silent = p->ecn.present && !p->ecn.respond;
 	static const unsigned t_of[STK_NOFLOW_COUNT] = {
 		[STK_NOFLOW_OPEN_NULL] = 1, [STK_NOFLOW_OPEN_SYNFIN] = 2, [STK_NOFLOW_OPEN_ACK] = 3,
 		[STK_NOFLOW_CLOSED_SYN] = 4, [STK_NOFLOW_CLOSED_ACK] = 5, [STK_NOFLOW_CLOSED_OTHER] = 6,
@@ -275,6 +278,8 @@ int stk_policy_from_persona(const struct fp_persona *p, struct stk_tcp_policy *p
 	}
 	memset(host, 0, sizeof(*host));
 	host->ttl = p->ttl;
+	uint8_t icmp = p->ie.present && p->ie.respond ? p->ie.ttl : p->u1.present && p->u1.respond ? p->u1.ttl : 0;
+	host->icmp_ttl = icmp != p->ttl ? icmp : 0;
 	host->icmp_echo_copy_code = p->ie.cd == 'S';
 	host->icmp_echo_df = p->ie.dfi == 'Y';
 	host->tcp = pol;

@@ -125,9 +125,7 @@ void stk_tcp_usage(const struct stk_ctx *ctx, struct stk_tcp_usage *u)
 
 static void flow_reset_now(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_close_reason why)
 {
-	struct stk_host *h = &ctx->hosts->hosts[f->host_idx];
-	stk_tcp_send_rst(ctx, h, f->rmac, f->rip, f->lport, f->rport, f->snd_nxt, f->rcv_nxt, true, 0,
-			 stk_host_tcp_policy(h)->df_flow, STK_IPID_TCP);
+	stk_tcp_send_rst_flow(ctx, f, f->snd_nxt, f->rcv_nxt, true);
 	stk_flow_free(ctx, f, why);
 }
 
@@ -136,6 +134,8 @@ static bool rto_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
 	struct stk_host *h = &ctx->hosts->hosts[f->host_idx];
 	const struct stk_tcp_policy *p = stk_host_tcp_policy(h);
+	if (f->state == STK_TCP_SYN_SENT)
+		return stk_tcp_syn_sent_timeout(ctx, f);
 	if (f->state == STK_TCP_SYN_RCVD) {
 		if (++f->rxt_shift > p->synack_retries) {
 			stk_flow_free(ctx, f, STK_CLOSE_TIMEOUT);
@@ -187,7 +187,7 @@ void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	struct stk_tcp *t = ctx->tcp;
 	const struct stk_host *h = &ctx->hosts->hosts[f->host_idx];
 	uint32_t now = stk_now_ms(ctx);
-	if (!h->in_use || h->ip_raw != f->lip) {
+	if (!h->in_use || (h->ip_raw != f->lip && !(f->flags & STK_F_ACTIVE))) {
 		stk_flow_free(ctx, f, STK_CLOSE_HOST_GONE);
 		return;
 	}
@@ -202,6 +202,7 @@ void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 			stk_flow_free(ctx, f, STK_CLOSE_NORMAL);
 			return;
 		case STK_TCP_SYN_RCVD:
+		case STK_TCP_SYN_SENT:
 		case STK_TCP_FIN_WAIT_2:
 			stk_flow_free(ctx, f, STK_CLOSE_IDLE);
 			return;

@@ -138,6 +138,30 @@ void stk_tcp_close(struct stk_ctx *ctx, struct stk_tcp_sock *s);
 /* Reset now (RST to the peer); closed(STK_CLOSE_ABORT) follows. */
 void stk_tcp_abort(struct stk_ctx *ctx, struct stk_tcp_sock *s);
 
+/* Active open, for steering (protocols/proto_steer.c): a connection from
+ * (lip_raw, lport) to (rip_raw, rport) sent with the MAC, persona and
+ * egress of the decky at via_ip_raw. lip_raw need not be a decky: a
+ * steering leg uses the attacker's own address and port, so the backend
+ * sees who it talks to; the backend's route back must go through the
+ * engine (stack/README.md). The backend's MAC is resolved by ARP from the
+ * decky's address. svc->accept() is called when the connection is
+ * ESTABLISHED (return < 0 to reset it), svc->closed() if it never is
+ * (STK_CLOSE_RESET: refused, STK_CLOSE_TIMEOUT: no answer). The flow is
+ * returned in *out before any callback. 0, -EEXIST (that 4-tuple exists),
+ * -ENOMEM (no flow), -EHOSTUNREACH (no such decky), -ENOSPC (neighbour
+ * table full), -EINVAL (no stk_tcp_init, port 0). */
+int stk_tcp_connect(struct stk_ctx *ctx, uint32_t via_ip_raw, uint32_t lip_raw, uint16_t lport,
+		    uint32_t rip_raw, uint16_t rport, const struct stk_service *svc, void *arg,
+		    struct stk_tcp_sock **out);
+
+/* The decky a frame to a non-decky address belongs to: an active-open
+ * flow keyed by the IPv4 packet at ip (avail bytes), or NULL. Called by
+ * the IPv4 demultiplexer only while active opens exist. */
+struct stk_host *stk_tcp_active_host(struct stk_ctx *ctx, const uint8_t *ip, unsigned avail);
+/* An ARP reply or request from ip_raw/mac seen by a decky: completes a
+ * resolution stk_tcp_connect() started (no entry is ever created here). */
+void stk_tcp_neigh_learn(struct stk_ctx *ctx, uint32_t ip_raw, const uint8_t *mac);
+
 /* Per-connection state for the service: a pointer and 8 inline bytes. */
 void **stk_tcp_sock_app(struct stk_tcp_sock *s);
 uint64_t *stk_tcp_sock_scratch(struct stk_tcp_sock *s);

@@ -118,9 +118,7 @@ static void challenge_ack(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 /* RST for a connection we drop ourselves (abort, idle, refused accept). */
 static void flow_reset(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_close_reason why)
 {
-	struct stk_host *h = &ctx->hosts->hosts[f->host_idx];
-	stk_tcp_send_rst(ctx, h, f->rmac, f->rip, f->lport, f->rport, f->snd_nxt, f->rcv_nxt, true,
-			 0, stk_host_tcp_policy(h)->df_flow, STK_IPID_TCP);
+	stk_tcp_send_rst_flow(ctx, f, f->snd_nxt, f->rcv_nxt, true);
 	stk_flow_free(ctx, f, why);
 }
 
@@ -188,6 +186,10 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	uint8_t syn_bits = s->syn_bits;
 	if ((s->flags & (STK_TH_ECE | STK_TH_CWR)) == (STK_TH_ECE | STK_TH_CWR))
 		syn_bits |= STK_SYN_ECN;
+	if ((syn_bits & STK_SYN_ECN) && stk_host_tcp_policy(pc->h)->ecn_silent) {
+		ctx->cnt.drop_tcp_ecn_syn++;
+		return;
+	}
 	uint16_t peer_mss = (s->syn_bits & STK_SYN_MSS) && s->mss ? s->mss : STK_TCP_DEFAULT_MSS;
 	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, has_ts(s) ? s->tsval : 0};
 	struct stk_tcp_flow *f = NULL;
@@ -714,6 +716,12 @@ static void flow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk
 		       const struct seg *s)
 {
 	stk_flow_touch(ctx->tcp, f);
+	if (f->state == STK_TCP_SYN_SENT) {
+		struct stk_syn_sent_seg ss = {s->seq, s->ack, s->tsval, s->wnd, s->mss, s->flags,
+					      s->syn_bits, s->ws, has_ts(s)};
+		stk_tcp_syn_sent_input(ctx, f, &ss);
+		return;
+	}
 	if (!flow_gate(ctx, pc, f, s) || !flow_ack(ctx, pc, f, s))
 		return;
 	/* Steps seven and eight: the text, then the FIN. */
@@ -762,7 +770,10 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 		return;
 	}
 	uint32_t rip = stk_load_raw32(ip + STK_IP4_O_SRC);
-	uint32_t sum = stk_l4_pseudo(rip, h->ip_raw, STK_IPPROTO_TCP, len);
+	/* The decky's own address, or (steering legs) the address an active
+	 * open speaks for. */
+	uint32_t lip = stk_load_raw32(ip + STK_IP4_O_DST);
+	uint32_t sum = stk_l4_pseudo(rip, lip, STK_IPPROTO_TCP, len);
 	/* A locally sent frame whose checksum the kernel left to the NIC
 	 * (STK_PKT_CSUM_PARTIAL) cannot be checked; nothing from the wire
 	 * carries that mark. */
@@ -788,7 +799,7 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 	t->tx = tx;
 	t->tx_cap = tx_cap;
 	t->n_tx = n_tx;
-	struct stk_tcp_flow *fl = stk_flow_lookup(t, h->ip_raw, rip, pc.lport, pc.rport);
+	struct stk_tcp_flow *fl = stk_flow_lookup(t, lip, rip, pc.lport, pc.rport);
 	if (fl && fl->host_idx != (uint32_t)(h - ctx->hosts->hosts)) {
 		/* Left over from a decky that was removed; this address is
 		 * someone new now. */
@@ -797,8 +808,10 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 	}
 	if (fl)
 		flow_input(ctx, &pc, fl, &s);
-	else
+	else if (lip == h->ip_raw)
 		noflow_input(ctx, &pc, &s);
+	else
+		ctx->cnt.drop_tcp_port++; /* a steering leg that just closed: silence */
 	stk_tcp_flush_pending(ctx);
 	t->tx = NULL;
 	t->n_tx = NULL;

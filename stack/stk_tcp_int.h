@@ -50,6 +50,7 @@ enum stk_tcp_state {
 	STK_TCP_TIME_WAIT,
 	STK_TCP_CLOSE_WAIT,
 	STK_TCP_LAST_ACK,
+	STK_TCP_SYN_SENT,    /* active open (stk_tcp_connect): steering legs */
 	STK_TCP_STATE_COUNT
 };
 
@@ -70,6 +71,18 @@ enum {
 	STK_F_PEER_FIN = 1u << 12,  /* FIN received */
 	STK_F_PENDING = 1u << 13,   /* on the output-pending list */
 	STK_F_IN_CB = 1u << 14,     /* a service callback is running */
+	STK_F_ACTIVE = 1u << 15,    /* opened by stk_tcp_connect (lip may be no decky) */
+};
+
+/* Link-layer addresses of the few stations active opens go to (backends),
+ * resolved by ARP from the decky that opens. Entries are created only by
+ * stk_tcp_connect(), never by what arrives: nothing on the wire can fill
+ * the table. */
+#define STK_NEIGH_MAX 16
+struct stk_neigh {
+	uint32_t ip_raw;
+	uint8_t mac[6];
+	uint8_t state;           /* 0 free, 1 resolving, 2 resolved */
 };
 
 /* One connection: <= 256 bytes of engine state (checked by the unit test),
@@ -155,6 +168,9 @@ struct stk_tcp {
 	unsigned *n_tx;
 	uint64_t cookie_until_ns; /* cookies were sent recently: check ACKs */
 	struct stk_bucket challenge;
+	/* active opens (stk_tcp_connect.c) */
+	uint32_t n_active;       /* flows with STK_F_ACTIVE: input checks them only then */
+	struct stk_neigh neigh[STK_NEIGH_MAX];
 };
 
 /* ---- shared helpers ---------------------------------------------------- */
@@ -211,6 +227,11 @@ static inline unsigned stk_l4_tx_room(const struct stk_tcp *t)
 uint8_t *stk_l4_ip_header(struct stk_pkt *out, const struct stk_host *h, const uint8_t *dst_mac,
 			  uint32_t dst_ip_raw, uint8_t proto, unsigned l4_len, uint16_t ip_id, bool df,
 			  uint8_t tos);
+/* The same with an explicit source address (a steering leg speaks with the
+ * attacker's address through the decky's MAC and persona). */
+uint8_t *stk_l4_ip_header_from(struct stk_pkt *out, const struct stk_host *h, uint32_t src_ip_raw,
+			       const uint8_t *dst_mac, uint32_t dst_ip_raw, uint8_t proto, unsigned l4_len,
+			       uint16_t ip_id, bool df, uint8_t tos);
 
 /* Pseudo-header sum for TCP/UDP checksums. */
 static inline uint32_t stk_l4_pseudo(uint32_t src_raw, uint32_t dst_raw, uint8_t proto, unsigned len)
@@ -299,6 +320,9 @@ void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t 
 void stk_tcp_send_rst(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac, uint32_t dst_ip,
 		      uint16_t lport, uint16_t rport, uint32_t seq, uint32_t ack, bool ack_flag,
 		      uint16_t window, bool df, enum stk_ipid_class cls);
+/* A RST for a connection's own addresses (f->lip may be no decky's). */
+void stk_tcp_send_rst_flow(struct stk_ctx *ctx, struct stk_tcp_flow *f, uint32_t seq, uint32_t ack,
+			   bool ack_flag);
 /* Send what the flow may: data, FIN, the ACK it owes. */
 void stk_tcp_output(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 /* Retransmit the first unacknowledged segment (fast retransmit, NewReno
@@ -318,6 +342,18 @@ void stk_tcp_arm_rto(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 /* Service callbacks, guarded against re-entry and dead flows. */
 void stk_tcp_notify_writable(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+
+/* ---- active open (stk_tcp_connect.c) --------------------------------- */
+/* A segment for a flow in SYN-SENT (RFC 9293 3.10.7.3). */
+struct stk_syn_sent_seg {
+	uint32_t seq, ack, tsval;
+	uint16_t wnd, mss;
+	uint8_t flags, syn_bits, ws;
+	bool ts;
+};
+void stk_tcp_syn_sent_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct stk_syn_sent_seg *s);
+/* RTO in SYN-SENT: ARP again or SYN again, or give up. false: flow freed. */
+bool stk_tcp_syn_sent_timeout(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 
 /* ---- cookies (stk_tcp_cookie.c) -------------------------------------- */
 uint32_t stk_cookie_make(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport,

@@ -15,6 +15,13 @@ uint8_t *stk_l4_ip_header(struct stk_pkt *out, const struct stk_host *h, const u
 			  uint32_t dst_ip_raw, uint8_t proto, unsigned l4_len, uint16_t ip_id, bool df,
 			  uint8_t tos)
 {
+	return stk_l4_ip_header_from(out, h, h->ip_raw, dst_mac, dst_ip_raw, proto, l4_len, ip_id, df, tos);
+}
+
+uint8_t *stk_l4_ip_header_from(struct stk_pkt *out, const struct stk_host *h, uint32_t src_ip_raw,
+			       const uint8_t *dst_mac, uint32_t dst_ip_raw, uint8_t proto, unsigned l4_len,
+			       uint16_t ip_id, bool df, uint8_t tos)
+{
 	uint8_t *o = out->data;
 	memcpy(o + STK_ETH_O_DST, dst_mac, 6);
 	memcpy(o + STK_ETH_O_SRC, h->mac, 6);
@@ -26,10 +33,10 @@ uint8_t *stk_l4_ip_header(struct stk_pkt *out, const struct stk_host *h, const u
 	stk_put_be16(ip + STK_IP4_O_LEN, (uint16_t)tot);
 	stk_put_be16(ip + STK_IP4_O_ID, ip_id);
 	stk_put_be16(ip + STK_IP4_O_FRAG, df ? STK_IP4_DF : 0);
-	ip[STK_IP4_O_TTL] = h->policy.ttl;
+	ip[STK_IP4_O_TTL] = proto == STK_IPPROTO_ICMP && h->policy.icmp_ttl ? h->policy.icmp_ttl : h->policy.ttl;
 	ip[STK_IP4_O_PROTO] = proto;
 	stk_put_be16(ip + STK_IP4_O_CSUM, 0);
-	memcpy(ip + STK_IP4_O_SRC, &h->ip_raw, 4);
+	memcpy(ip + STK_IP4_O_SRC, &src_ip_raw, 4);
 	memcpy(ip + STK_IP4_O_DST, &dst_ip_raw, 4);
 	stk_put_be16(ip + STK_IP4_O_CSUM, stk_csum(ip, STK_IP4_MIN_HLEN));
 	out->len = STK_ETH_HLEN + tot;
@@ -294,6 +301,23 @@ void stk_tcp_send_rst(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *ds
 	ctx->cnt.tcp_rst_sent++;
 }
 
+void stk_tcp_send_rst_flow(struct stk_ctx *ctx, struct stk_tcp_flow *f, uint32_t seq, uint32_t ack,
+			   bool ack_flag)
+{
+	struct stk_host *h = &ctx->hosts->hosts[f->host_idx];
+	struct stk_pkt *out = stk_l4_tx_take(ctx);
+	if (!out)
+		return;
+	uint8_t *tcp = stk_l4_ip_header_from(out, h, f->lip, f->rmac, f->rip, STK_IPPROTO_TCP, STK_TCP_HLEN,
+					     stk_ipid_next(h, STK_IPID_TCP),
+					     stk_host_tcp_policy(h)->df_flow, 0);
+	tcp_header(tcp, f->lport, f->rport, seq, ack, 0, (uint8_t)(STK_TH_RST | (ack_flag ? STK_TH_ACK : 0)),
+		   0);
+	tcp_seal(tcp, f->lip, f->rip, STK_TCP_HLEN);
+	stk_l4_tx_put(ctx, out);
+	ctx->cnt.tcp_rst_sent++;
+}
+
 /* ---- connection segments ------------------------------------------------ */
 
 /* The window to advertise: what the service can take, never less than
@@ -364,14 +388,14 @@ static bool emit(struct stk_ctx *ctx, struct stk_tcp_flow *f, uint8_t flags, uin
 		optlen += 4 + 8 * n;
 	}
 	unsigned tlen = STK_TCP_HLEN + optlen + len;
-	uint8_t *tcp = stk_l4_ip_header(out, h, f->rmac, f->rip, STK_IPPROTO_TCP, tlen,
-					stk_ipid_next(h, STK_IPID_TCP), stk_host_tcp_policy(h)->df_flow, 0);
+	uint8_t *tcp = stk_l4_ip_header_from(out, h, f->lip, f->rmac, f->rip, STK_IPPROTO_TCP, tlen,
+					     stk_ipid_next(h, STK_IPID_TCP), stk_host_tcp_policy(h)->df_flow, 0);
 	flags |= STK_TH_ACK;
 	tcp_header(tcp, f->lport, f->rport, seq, f->rcv_nxt, optlen, flags, window_field(ctx, f));
 	memcpy(tcp + STK_TCP_HLEN, opts, optlen);
 	if (len)
 		stk_sndq_copy(ctx->tcp, f, off, tcp + STK_TCP_HLEN + optlen, len);
-	tcp_seal(tcp, h->ip_raw, f->rip, tlen);
+	tcp_seal(tcp, f->lip, f->rip, tlen);
 	stk_l4_tx_put(ctx, out);
 	f->flags &= (uint16_t)~STK_F_ACK_NOW;
 	ctx->cnt.tcp_tx_bytes += len;

@@ -186,6 +186,7 @@ struct stk_tcp_policy {
 	bool df_synack;         /* DF on SYN-ACKs (T1) */
 	bool df_flow;           /* DF on every other connection segment */
 	bool ecn_synack;        /* ECE in the SYN-ACK when the SYN asked for ECN (CC=Y) */
+	bool ecn_silent;        /* SYNs asking for ECN get no answer at all (ECN R=N) */
 	uint8_t echo_df;        /* enum stk_df_mode */
 	struct stk_noflow_rule noflow[STK_NOFLOW_COUNT];
 	uint16_t rst_rate_per_s; /* per-decky limit on no-flow RSTs; 0 = none */

@@ -3,13 +3,13 @@
 # (Debian's nmap 7.93) from the scanner namespace in one run: how many get
 # "OS details:" naming exactly their entry. The persona engine is not
 # finished (its issue stays open): this guards what works today — measured
-# 5 of these 10 — and lists every miss with what nmap said instead.
+# 6-8 of these 10 in repeated runs (ISN and TS classes are statistical) — and lists every miss with what nmap said instead.
 set -u
 . "$DECNET_SRC/tests/lab/lab.sh"
 lab_need_root
 command -v nmap >/dev/null || { echo "FAIL: nmap not installed"; exit 1; }
 cfg=$DECNET_SRC/tests/integration/data/personas-sample.ini
-MIN_EXACT=5
+MIN_EXACT=6
 lab_up pn$$
 lab_engine "$cfg" || exit 1
 # One open (80) and one closed (81) TCP port per decky, as nmap needs.
