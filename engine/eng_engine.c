@@ -41,20 +41,101 @@ static struct stk_host_policy family_policy(enum fp_family fam)
 /* Open (or close) the decky's service ports in the stack; which responder
  * answers which port is protocols/' table. A port two services share is
  * opened once (the first wins). */
+#define ENG_STEER_PAIRS 4096 /* relayed connections at once (~2.1 KiB each) */
+
+static const char *persona_value(const struct fleet_service_inst *si, const char *key)
+{
+	for (size_t i = 0; i < si->n_persona; i++)
+		if (strcmp(si->persona[i].key, key) == 0)
+			return si->persona[i].value;
+	return NULL;
+}
+
+/* The backend= of a service instance, if any: 0 and the route's address,
+ * or -ENOENT. The loader validated the values; a backend_mac= is handed to
+ * the stack (no ARP for that backend). */
+static int decky_backend(struct eng_engine *e, const struct fleet_service_inst *si, bool open, uint32_t *ip,
+			 uint16_t *port)
+{
+	const char *v = persona_value(si, FLEET_KEY_BACKEND);
+	if (!v || fleet_parse_backend(v, ip, port) < 0)
+		return -ENOENT;
+	uint8_t mac[6];
+	v = persona_value(si, FLEET_KEY_BACKEND_MAC);
+	if (open && v && fleet_parse_mac(v, mac) == 0 && stk_tcp_neigh_set(&e->stk, htonl(*ip), mac) < 0)
+		eng_log(ENG_LOG_WARN, "backend %s: neighbour table full, its MAC will be asked by ARP", v);
+	return 0;
+}
+
+/* A route for a steered port (control plane: allocates); NULL without memory. */
+static struct proto_steer_route *steer_route_new(struct eng_engine *e, uint32_t decky_ip_raw, uint16_t port,
+						 uint32_t backend_ip, uint16_t backend_port)
+{
+	if (e->n_steer == e->cap_steer) {
+		size_t cap = e->cap_steer ? 2 * e->cap_steer : 16;
+		struct proto_steer_route **n = realloc(e->steer_routes, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		e->steer_routes = n;
+		e->cap_steer = cap;
+	}
+	struct proto_steer_route *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->decky_ip_raw = decky_ip_raw;
+	r->backend_ip_raw = htonl(backend_ip);
+	r->backend_port = backend_port ? backend_port : port;
+	r->port = port;
+	r->pool = &e->steer;
+	e->steer_routes[e->n_steer++] = r;
+	return r;
+}
+
+static void steer_route_free(struct eng_engine *e, uint32_t decky_ip_raw, uint16_t port)
+{
+	for (size_t i = 0; i < e->n_steer; i++) {
+		struct proto_steer_route *r = e->steer_routes[i];
+		if (r->decky_ip_raw == decky_ip_raw && r->port == port) {
+			free(r);
+			e->steer_routes[i] = e->steer_routes[--e->n_steer];
+			return;
+		}
+	}
+}
+
+/* Open (or close) the decky's service ports in the stack; which responder
+ * answers which port is protocols/' table, except that a service with
+ * backend= relays its TCP ports there. A port two services share is
+ * opened once (the first wins). */
 static void decky_ports(struct eng_engine *e, const struct fleet_decky *d, bool open)
 {
 	uint32_t ip_raw = htonl(d->ip);
 	for (unsigned i = 0; i < d->n_services; i++) {
 		const struct fleet_service *svc = d->services[i].svc;
+		uint32_t bip;
+		uint16_t bport;
+		bool steered = decky_backend(e, &d->services[i], open, &bip, &bport) == 0;
 		for (unsigned k = 0; k < svc->n_ports; k++) {
 			uint8_t proto = svc->ports[k].proto == FLEET_PROTO_UDP ? STK_IPPROTO_UDP : STK_IPPROTO_TCP;
 			uint16_t port = svc->ports[k].port;
-			if (!open)
-				stk_unlisten(&e->stk, ip_raw, proto, port);
-			else if (stk_listen(&e->stk, ip_raw, proto, port, proto_service_for(svc->slug, proto, port),
-					    NULL) == -ENOMEM)
+			bool steer = steered && proto == STK_IPPROTO_TCP;
+			if (!open) {
+				if (stk_unlisten(&e->stk, ip_raw, proto, port) == 0 && steer)
+					steer_route_free(e, ip_raw, port);
+				continue;
+			}
+			const struct stk_service *s = proto_service_for(svc->slug, proto, port);
+			void *arg = NULL;
+			if (steer) {
+				arg = steer_route_new(e, ip_raw, port, bip, bport);
+				s = &proto_steer_service;
+			}
+			int rc = steer && !arg ? -ENOMEM : stk_listen(&e->stk, ip_raw, proto, port, s, arg);
+			if (rc == -ENOMEM)
 				eng_log(ENG_LOG_ERR, "%s: no memory to open %s/%u", d->name,
 					fleet_proto_name(svc->ports[k].proto), port);
+			else if (rc && arg)
+				steer_route_free(e, ip_raw, port); /* -EEXIST: another service has it */
 		}
 	}
 }
@@ -432,6 +513,12 @@ static void engine_cleanup(struct eng_engine *e)
 		eng_loop_free(e->loop);
 	eng_events_close(&e->events);
 	stk_tcp_destroy(&e->stk);
+	proto_steer_pool_destroy(&e->steer); /* after the stack: closed() uses it */
+	for (size_t i = 0; i < e->n_steer; i++)
+		free(e->steer_routes[i]);
+	free(e->steer_routes);
+	e->steer_routes = NULL;
+	e->n_steer = e->cap_steer = 0;
 	stk_pool_destroy(&e->tx_pool);
 	stk_hosts_destroy(&e->hosts);
 	eng_index_destroy(&e->by_name);
@@ -506,6 +593,8 @@ int eng_engine_start(struct eng_engine *e, const struct eng_options *opt, char *
 	e->stk.events = &e->events.ring;
 	e->stk.now_ns = eng_clock_ns();
 	rc = stk_tcp_init(&e->stk, NULL);
+	if (!rc)
+		rc = proto_steer_pool_init(&e->steer, ENG_STEER_PAIRS);
 	if (rc) {
 		snprintf(err, errlen, "TCP/UDP stack: %s", strerror(-rc));
 		goto fail;
@@ -624,6 +713,13 @@ cJSON *eng_engine_stats_json(struct eng_engine *e)
 	cJSON_AddNumberToObject(jt, "time_wait", u.time_wait);
 	cJSON_AddNumberToObject(jt, "sndbuf_chunks_used", u.sndbuf_chunks_used);
 	cJSON_AddNumberToObject(jt, "listeners", u.listeners);
+	cJSON *js = cJSON_AddObjectToObject(root, "steer");
+	cJSON_AddNumberToObject(js, "routes", (double)e->n_steer);
+	cJSON_AddNumberToObject(js, "pairs_in_use", e->steer.in_use);
+	cJSON_AddNumberToObject(js, "steered", (double)e->steer.steered);
+	cJSON_AddNumberToObject(js, "connected", (double)e->steer.connected);
+	cJSON_AddNumberToObject(js, "connect_failed", (double)e->steer.connect_failed);
+	cJSON_AddNumberToObject(js, "pool_empty", (double)e->steer.pool_empty);
 	cJSON *ev = cJSON_AddObjectToObject(root, "events");
 	cJSON_AddNumberToObject(ev, "observed", (double)e->events.ring.written);
 	cJSON_AddNumberToObject(ev, "dropped_ring_full", (double)e->events.ring.dropped);

@@ -6,6 +6,7 @@
 #ifndef ENG_ENGINE_H
 #define ENG_ENGINE_H
 
+#include "protocols/proto_steer.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -66,6 +67,10 @@ struct eng_engine {
 	struct eng_events events;
 	char ifname[32];            /* interface from [general] (opt.ifname points here) */
 	struct eng_timer stk_tick;  /* drives stk_timers_advance */
+	/* steering: ports with backend= relay there (protocols/proto_steer.h) */
+	struct proto_steer_pool steer;
+	struct proto_steer_route **steer_routes;
+	size_t n_steer, cap_steer;
 	int sigfd;
 	uint64_t started_ns;
 	int exit_code;

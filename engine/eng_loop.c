@@ -180,8 +180,12 @@ void eng_timer_arm(struct eng_loop *loop, struct eng_timer *t, uint64_t delay_us
 	uint64_t ticks = (delay_us + loop->tick_us - 1) / loop->tick_us;
 	if (ticks == 0)
 		ticks = 1;
+	/* Count from the real time of arming, rounded up to a tick boundary:
+	 * the loop's cached time may be older (callers arm from outside the
+	 * dispatch too), and a timer must never fire before its delay. */
+	uint64_t tick_ns = loop->tick_us * 1000ull;
+	uint64_t base = (eng_clock_ns() - loop->start_ns + tick_ns - 1) / tick_ns;
 	/* Never arm into a slot the wheel already passed this revolution. */
-	uint64_t base = now_tick(loop);
 	if (base < loop->cur_tick)
 		base = loop->cur_tick;
 	t->expires_tick = base + ticks;

@@ -233,4 +233,14 @@ int fleet_parse_mac(const char *s, uint8_t mac[6]);
 int fleet_parse_ipv4(const char *s, uint32_t *ip);
 int fleet_parse_cidr(const char *s, uint32_t *net, uint8_t *prefix);
 
+/* A service's backend= value: "a.b.c.d" or "a.b.c.d:port" (port 0 when
+ * absent: each of the service's ports goes to the same port). The engine
+ * relays the service's TCP ports there (protocols/proto_steer.c). 0 or
+ * -EINVAL; ip in host byte order. */
+#define FLEET_KEY_BACKEND "backend"
+/* Optional beside it: the backend's MAC, so the engine never broadcasts an
+ * ARP request for it on a segment attackers share. */
+#define FLEET_KEY_BACKEND_MAC "backend_mac"
+int fleet_parse_backend(const char *s, uint32_t *ip, uint16_t *port);
+
 #endif

@@ -502,6 +502,42 @@ static int check_persona_keys(struct loader *l, const struct raw_section *s,
 			k++;
 		if (*k)
 			continue;
+		if (strcmp(kv->key, FLEET_KEY_BACKEND) == 0) { /* any service with a TCP port */
+			uint32_t ip;
+			uint16_t port;
+			bool tcp = false;
+			for (unsigned pi = 0; pi < svc->n_ports; pi++)
+				tcp |= svc->ports[pi].proto == FLEET_PROTO_TCP;
+			if (!tcp) {
+				fleet_err_set(l->err, kv->line, "backend= needs a TCP service ('%s' has none)",
+					      svc->slug);
+				return -EINVAL;
+			}
+			if (fleet_parse_backend(kv->value, &ip, &port) < 0) {
+				fleet_err_set(l->err, kv->line,
+					      "bad backend '%s' (expected a.b.c.d or a.b.c.d:port, a unicast host)",
+					      kv->value);
+				return -EINVAL;
+			}
+			continue;
+		}
+		if (strcmp(kv->key, FLEET_KEY_BACKEND_MAC) == 0) {
+			uint8_t mac[6];
+			bool has_backend = false;
+			for (size_t j = 0; j < s->n_kv; j++)
+				has_backend |= strcmp(sec_kv(l, s)[j].key, FLEET_KEY_BACKEND) == 0;
+			if (!has_backend) {
+				fleet_err_set(l->err, kv->line, "backend_mac= without backend=");
+				return -EINVAL;
+			}
+			if (fleet_parse_mac(kv->value, mac) < 0 || (mac[0] & 1) ||
+			    !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5])) {
+				fleet_err_set(l->err, kv->line, "bad backend_mac '%s' (expected a unicast aa:bb:cc:dd:ee:ff)",
+					      kv->value);
+				return -EINVAL;
+			}
+			continue;
+		}
 		char accepted[160] = "";
 		size_t off = 0;
 		for (k = svc->persona_keys; *k && off < sizeof(accepted); k++) {

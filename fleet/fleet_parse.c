@@ -101,6 +101,24 @@ int fleet_parse_ipv4(const char *s, uint32_t *ip)
 	return parse_ipv4_range(s, s + strlen(s), ip);
 }
 
+int fleet_parse_backend(const char *s, uint32_t *ip, uint16_t *port)
+{
+	if (!s)
+		return -EINVAL;
+	const char *colon = strchr(s, ':');
+	const char *end = s + strlen(s);
+	unsigned long p = 0;
+	if (parse_ipv4_range(s, colon ? colon : end, ip) < 0)
+		return -EINVAL;
+	if (colon && (parse_digits(colon + 1, end, 65535, &p) < 0 || !p || colon[1] == '0'))
+		return -EINVAL;
+	/* A backend is one host: not the network, broadcast or loopback. */
+	if (!*ip || *ip == UINT32_MAX || (*ip >> 24) == 127 || (*ip >> 28) >= 14)
+		return -EINVAL;
+	*port = (uint16_t)p;
+	return 0;
+}
+
 int fleet_parse_cidr(const char *s, uint32_t *net, uint8_t *prefix)
 {
 	if (!s)

@@ -125,7 +125,8 @@ void stk_tcp_usage(const struct stk_ctx *ctx, struct stk_tcp_usage *u)
 
 static void flow_reset_now(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_close_reason why)
 {
-	stk_tcp_send_rst_flow(ctx, f, f->snd_nxt, f->rcv_nxt, true);
+	if (f->state != STK_TCP_SYN_SENT) /* aborting SYN-SENT only deletes it (RFC 9293 3.10.4) */
+		stk_tcp_send_rst_flow(ctx, f, f->snd_nxt, f->rcv_nxt, true);
 	stk_flow_free(ctx, f, why);
 }
 

@@ -10,7 +10,8 @@
  *    timestamps with PAWS (RFC 7323), RFC 5961 challenge ACKs for
  *    RST/SYN/ACK attacks, retransmission with RTO per RFC 6298 and Reno
  *    congestion control with fast retransmit (RFC 5681/6582), zero-window
- *    probes. No active open: deckies only answer.
+ *    probes. Active open (SYN-SENT) exists for one user only:
+ *    steering legs to a service's backend (stk_tcp_connect, below).
  *  - a flow table with a memory cap: at most cfg.max_flows connections of
  *    sizeof(struct stk_tcp_flow) bytes each (stk_tcp_flow_bytes()), the least
  *    recently active evicted when a new one needs room; SYN cookies when
@@ -133,6 +134,12 @@ int stk_unlisten(struct stk_ctx *ctx, uint32_t ip_raw, uint8_t proto, uint16_t p
  * follows when space returns; 0 after close/abort). */
 unsigned stk_tcp_send(struct stk_ctx *ctx, struct stk_tcp_sock *s, const void *data, unsigned len);
 unsigned stk_tcp_send_space(const struct stk_ctx *ctx, const struct stk_tcp_sock *s);
+/* Ask for writable() when send space returns even though no send() was
+ * refused (a relay that filled the buffer exactly). */
+void stk_tcp_want_writable(struct stk_ctx *ctx, struct stk_tcp_sock *s);
+/* recv_space() grew (a relay's other side drained): announce the new
+ * window now instead of waiting for the peer's window probe. */
+void stk_tcp_recv_ready(struct stk_ctx *ctx, struct stk_tcp_sock *s);
 /* Send FIN after the queued bytes (half-close: recv() keeps coming). */
 void stk_tcp_close(struct stk_ctx *ctx, struct stk_tcp_sock *s);
 /* Reset now (RST to the peer); closed(STK_CLOSE_ABORT) follows. */
@@ -161,6 +168,11 @@ struct stk_host *stk_tcp_active_host(struct stk_ctx *ctx, const uint8_t *ip, uns
 /* An ARP reply or request from ip_raw/mac seen by a decky: completes a
  * resolution stk_tcp_connect() started (no entry is ever created here). */
 void stk_tcp_neigh_learn(struct stk_ctx *ctx, uint32_t ip_raw, const uint8_t *mac);
+
+/* A backend's MAC given by configuration: no ARP is ever sent for it (on a
+ * segment the attacker shares, the broadcast request would show the
+ * backend's address). 0, -ENOSPC (table full), -EINVAL. Control plane. */
+int stk_tcp_neigh_set(struct stk_ctx *ctx, uint32_t ip_raw, const uint8_t *mac);
 
 /* Per-connection state for the service: a pointer and 8 inline bytes. */
 void **stk_tcp_sock_app(struct stk_tcp_sock *s);

@@ -51,10 +51,22 @@ static struct stk_neigh *neigh_get(struct stk_tcp *t, uint32_t ip_raw)
 void stk_tcp_neigh_learn(struct stk_ctx *ctx, uint32_t ip_raw, const uint8_t *mac)
 {
 	struct stk_neigh *n = neigh_find(ctx->tcp, ip_raw);
-	if (!n)
-		return;
+	if (!n || n->state == 3)
+		return; /* unknown, or configured (never overridden from the wire) */
 	memcpy(n->mac, mac, 6);
 	n->state = 2;
+}
+
+int stk_tcp_neigh_set(struct stk_ctx *ctx, uint32_t ip_raw, const uint8_t *mac)
+{
+	if (!ctx->tcp)
+		return -EINVAL;
+	struct stk_neigh *n = neigh_get(ctx->tcp, ip_raw);
+	if (!n)
+		return -ENOSPC;
+	memcpy(n->mac, mac, 6);
+	n->state = 3;
+	return 0;
 }
 
 struct stk_host *stk_tcp_active_host(struct stk_ctx *ctx, const uint8_t *ip, unsigned avail)
@@ -94,7 +106,7 @@ static void send_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	struct stk_pkt *out = stk_l4_tx_take(ctx);
 	if (!out)
 		return; /* counted; the timer tries again */
-	if (!n || n->state != 2) {
+	if (!n || n->state < 2) {
 		stk_arp_build_request(h, f->rip, out);
 		stk_l4_tx_put(ctx, out);
 		ctx->cnt.tcp_neigh_arp_sent++;
@@ -151,7 +163,7 @@ static void send_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 static void syn_timer(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
 	const struct stk_neigh *n = neigh_find(ctx->tcp, f->rip);
-	if (n && n->state == 2) {
+	if (n && n->state >= 2) {
 		stk_tcp_arm_rto(ctx, f);
 		return;
 	}
@@ -212,7 +224,7 @@ bool stk_tcp_syn_sent_timeout(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
 	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
 	const struct stk_neigh *n = neigh_find(ctx->tcp, f->rip);
-	bool resolved = n && n->state == 2;
+	bool resolved = n && n->state >= 2;
 	/* ARP tries are counted in dupacks (unused before ESTABLISHED), SYN
 	 * retransmissions in rxt_shift as for data; a SYN has left once rmac
 	 * is set. */

@@ -82,7 +82,7 @@ enum {
 struct stk_neigh {
 	uint32_t ip_raw;
 	uint8_t mac[6];
-	uint8_t state;           /* 0 free, 1 resolving, 2 resolved */
+	uint8_t state;           /* 0 free, 1 resolving, 2 resolved, 3 configured */
 };
 
 /* One connection: <= 256 bytes of engine state (checked by the unit test),

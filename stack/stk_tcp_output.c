@@ -304,6 +304,9 @@ void stk_tcp_send_rst(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *ds
 void stk_tcp_send_rst_flow(struct stk_ctx *ctx, struct stk_tcp_flow *f, uint32_t seq, uint32_t ack,
 			   bool ack_flag)
 {
+	static const uint8_t zero[6];
+	if (memcmp(f->rmac, zero, 6) == 0)
+		return; /* an active open that never reached its peer: nobody to tell */
 	struct stk_host *h = &ctx->hosts->hosts[f->host_idx];
 	struct stk_pkt *out = stk_l4_tx_take(ctx);
 	if (!out)

@@ -193,6 +193,24 @@ void stk_tcp_abort(struct stk_ctx *ctx, struct stk_tcp_sock *s)
 	stk_flow_pend(ctx->tcp, f);
 }
 
+void stk_tcp_want_writable(struct stk_ctx *ctx, struct stk_tcp_sock *s)
+{
+	struct stk_tcp_flow *f = (struct stk_tcp_flow *)s;
+	(void)ctx;
+	if (sock_writable_state(f))
+		f->flags |= STK_F_WANT_WRITE;
+}
+
+void stk_tcp_recv_ready(struct stk_ctx *ctx, struct stk_tcp_sock *s)
+{
+	struct stk_tcp_flow *f = (struct stk_tcp_flow *)s;
+	if (!(f->flags & STK_F_ACCEPTED) || (f->flags & (STK_F_ABORT_REQ | STK_F_PEER_FIN)) ||
+	    f->state == STK_TCP_SYN_SENT || f->state == STK_TCP_SYN_RCVD)
+		return;
+	f->flags |= STK_F_ACK_NOW; /* the ACK carries the window recv_space() now gives */
+	stk_flow_pend(ctx->tcp, f);
+}
+
 void stk_tcp_notify_writable(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
 	if (!(f->flags & STK_F_WANT_WRITE) || (f->flags & STK_F_IN_CB) || !sock_writable_state(f))

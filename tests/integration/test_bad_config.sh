@@ -61,6 +61,24 @@ check unknown_family 6 "solaris" "$G
 [d1]
 services = ssh
 nmap_os = solaris"
+check bad_backend 8 "bad backend '10.9.0.300:80'" "$G
+[d1]
+ip = 10.1.0.5
+services = http
+[d1.http]
+backend = 10.9.0.300:80"
+check backend_port_zero 8 "bad backend" "$G
+[d1]
+ip = 10.1.0.5
+services = http
+[d1.http]
+backend = 10.9.0.3:0"
+check backend_udp_service 8 "needs a TCP service" "$G
+[d1]
+ip = 10.1.0.5
+services = tftp
+[d1.tftp]
+backend = 10.9.0.3:69"
 
 # Missing file: one line, exit 2.
 "$DECNETD" -c "$tmp/nope.ini" -i lo 2>"$tmp/err"

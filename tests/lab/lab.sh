@@ -14,6 +14,7 @@
 #   lab_engine ARGS...     start decnetd in ENG (background), sets $LAB_PID,
 #                          waits until its control socket answers
 #   lab_ctl CMD            one control-socket request (plain text), prints reply
+#   $LAB_EXTRA_NS          more namespaces (a test's own) lab_down removes
 
 LAB_NET=${LAB_NET:-10.77.0}
 # Binaries: meson's test environment sets these; by hand, point
@@ -72,13 +73,16 @@ lab_down() {
 	# Whatever a test left running inside (a capture, a client) goes with
 	# its namespace: nothing may outlive the lab.
 	local ns pid
-	for ns in ${LAB_SCAN:-} ${LAB_ENG:-}; do
+	for ns in ${LAB_SCAN:-} ${LAB_ENG:-} ${LAB_EXTRA_NS:-}; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			kill -TERM "$pid" 2>/dev/null
 		done
 	done
 	[ -n "${LAB_SCAN:-}" ] && ip netns del "$LAB_SCAN" 2>/dev/null
 	[ -n "${LAB_ENG:-}" ] && ip netns del "$LAB_ENG" 2>/dev/null
+	for ns in ${LAB_EXTRA_NS:-}; do # namespaces a test added (test_steer.sh)
+		ip netns del "$ns" 2>/dev/null
+	done
 	[ -n "${LAB_DIR:-}" ] && rm -rf "$LAB_DIR"
 	LAB_PID=
 	return 0

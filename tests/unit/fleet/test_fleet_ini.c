@@ -166,6 +166,18 @@ static void test_ip_parsers(void)
 	CHECK(fleet_parse_ipport("192.168.1.200:65536", &ip, &port) < 0);
 	CHECK(fleet_parse_ipport("192.168.1.200:", &ip, &port) < 0);
 	CHECK(fleet_parse_ipport(":514", &ip, &port) < 0);
+	/* backend=: a unicast host, optional port. */
+	CHECK(fleet_parse_backend("10.78.0.10:8080", &ip, &port) == 0 && ip == 0x0a4e000a && port == 8080);
+	CHECK(fleet_parse_backend("10.78.0.10", &ip, &port) == 0 && port == 0);
+	CHECK(fleet_parse_backend("10.78.0.10:0", &ip, &port) < 0);
+	CHECK(fleet_parse_backend("10.78.0.10:08080", &ip, &port) < 0);
+	CHECK(fleet_parse_backend("10.78.0.10:65536", &ip, &port) < 0);
+	CHECK(fleet_parse_backend("10.78.0.10:", &ip, &port) < 0);
+	CHECK(fleet_parse_backend("127.0.0.1:80", &ip, &port) < 0);
+	CHECK(fleet_parse_backend("224.0.0.1:80", &ip, &port) < 0);
+	CHECK(fleet_parse_backend("255.255.255.255", &ip, &port) < 0);
+	CHECK(fleet_parse_backend("0.0.0.0:80", &ip, &port) < 0);
+	CHECK(fleet_parse_backend("10.78.0.0/24", &ip, &port) < 0);
 }
 
 static void test_misc_parsers(void)
