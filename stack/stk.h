@@ -19,6 +19,7 @@
 #include "stack/stk_event.h"
 #include "stack/stk_hosts.h"
 #include "stack/stk_pkt.h"
+#include "stack/stk_proto.h"
 
 struct stk_tcp;
 
@@ -141,10 +142,12 @@ struct stk_ctx {
 	struct stk_counters cnt;
 };
 
-/* Record an observation (cheap; no-op when events are off). */
+/* Record an observation (cheap; no-op when events are off). Ports are 0
+ * for ARP and ICMP. */
 static inline void stk_event_note(struct stk_ctx *ctx, unsigned kind, const struct stk_pkt *p,
 				  const struct stk_host *h, const uint8_t src_ip[4],
-				  const uint8_t *src_mac, uint8_t proto, uint8_t ttl, uint32_t aux)
+				  const uint8_t *src_mac, uint8_t proto, uint8_t ttl, uint16_t sport,
+				  uint16_t dport, uint32_t aux)
 {
 	if (!ctx->events)
 		return;
@@ -154,12 +157,13 @@ static inline void stk_event_note(struct stk_ctx *ctx, unsigned kind, const stru
 	ev->ts_ns = p->ts_ns;
 	memcpy(&ev->src_ip_raw, src_ip, 4);
 	ev->dst_ip_raw = h->ip_raw;
-	ev->sport = ev->dport = 0;
+	ev->sport = sport;
+	ev->dport = dport;
 	ev->kind = (uint16_t)kind;
 	ev->proto = proto;
 	ev->ttl = ttl;
 	memcpy(ev->src_mac, src_mac, 6);
-	ev->len = (uint16_t)(p->len > 14 ? p->len - 14 : 0);
+	ev->len = (uint16_t)(p->len > STK_ETH_HLEN ? p->len - STK_ETH_HLEN : 0);
 	ev->host_idx = (uint32_t)(h - ctx->hosts->hosts);
 	ev->aux = aux;
 	stk_event_commit(ctx->events);

@@ -119,7 +119,7 @@ static void arp_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8_
 		return;
 	}
 	ctx->cnt.arp_requests++;
-	stk_event_note(ctx, STK_EV_ARP_REQUEST, p, h, a + STK_ARP_O_SPA, a + STK_ARP_O_SHA, 0, 0, 0);
+	stk_event_note(ctx, STK_EV_ARP_REQUEST, p, h, a + STK_ARP_O_SPA, a + STK_ARP_O_SHA, 0, 0, 0, 0, 0);
 	if (mac_is_group(a + STK_ARP_O_SHA)) {
 		ctx->cnt.drop_arp_bad_sender++;
 		return;
@@ -186,7 +186,7 @@ static void icmp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_
 	}
 	ctx->cnt.icmp_echo_requests++;
 	stk_event_note(ctx, STK_EV_ICMP_ECHO, p, h, ip + STK_IP4_O_SRC, f + STK_ETH_O_SRC, STK_IPPROTO_ICMP,
-		       ip[STK_IP4_O_TTL], stk_be32(icmp + 4));
+		       ip[STK_IP4_O_TTL], 0, 0, stk_be32(icmp + 4));
 
 	/* Reply: our own 20-byte IP header (a real stack does not echo the
 	 * request's IP options), the ICMP message with type 0. */

@@ -46,24 +46,8 @@ uint8_t *stk_l4_ip_header_from(struct stk_pkt *out, const struct stk_host *h, ui
 void stk_l4_event(struct stk_ctx *ctx, unsigned kind, const struct stk_pkt *p, const struct stk_host *h,
 		  const uint8_t *f, const uint8_t *ip, uint16_t sport, uint16_t dport, uint32_t aux)
 {
-	if (!ctx->events)
-		return;
-	struct stk_event *ev = stk_event_claim(ctx->events);
-	if (!ev)
-		return;
-	ev->ts_ns = p->ts_ns;
-	memcpy(&ev->src_ip_raw, ip + STK_IP4_O_SRC, 4);
-	ev->dst_ip_raw = h->ip_raw;
-	ev->sport = sport;
-	ev->dport = dport;
-	ev->kind = (uint16_t)kind;
-	ev->proto = ip[STK_IP4_O_PROTO];
-	ev->ttl = ip[STK_IP4_O_TTL];
-	memcpy(ev->src_mac, f + STK_ETH_O_SRC, 6);
-	ev->len = (uint16_t)(p->len > STK_ETH_HLEN ? p->len - STK_ETH_HLEN : 0);
-	ev->host_idx = (uint32_t)(h - ctx->hosts->hosts);
-	ev->aux = aux;
-	stk_event_commit(ctx->events);
+	stk_event_note(ctx, kind, p, h, ip + STK_IP4_O_SRC, f + STK_ETH_O_SRC, ip[STK_IP4_O_PROTO],
+		       ip[STK_IP4_O_TTL], sport, dport, aux);
 }
 
 /* ---- generators -------------------------------------------------------- */
