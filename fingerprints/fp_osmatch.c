@@ -7,6 +7,7 @@
 #include "fingerprints/fp_osmatch.h"
 #include "fingerprints/fp_osdb_internal.h"
 
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,6 +309,32 @@ static int find_rivals(const struct fp_osdb *db, size_t idx, const struct fp_sub
 	return 0;
 }
 
+/* SP and ISR are statistics nmap measures with some noise: aim at the
+ * middle of the range the entry gives rather than at its low end. */
+static int center_statistics(const struct fp_osdb *db, size_t idx, struct fp_subject *s)
+{
+	static const unsigned attrs[] = {FP_ATTR_SP, FP_ATTR_ISR};
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		struct fp_expr e;
+		struct fp_value v;
+		if (fp_osdb_expr(db, idx, FP_TEST_SEQ, attrs[i], &e) != 0 ||
+		    !fp_subject_get(s, FP_TEST_SEQ, attrs[i], &v) || !v.hex)
+			continue;
+		for (unsigned k = 0; k < e.n_alts; k++) {
+			const struct fp_alt *a = &e.alts[k];
+			if (a->strict_kind != FP_ALT_RANGE || v.num < a->slo || v.num > a->shi)
+				continue;
+			char buf[16];
+			snprintf(buf, sizeof(buf), "%X", (unsigned)(a->slo + (a->shi - a->slo) / 2));
+			int rc = fp_subject_set(s, FP_TEST_SEQ, attrs[i], buf);
+			if (rc)
+				return rc;
+			break;
+		}
+	}
+	return 0;
+}
+
 int fp_osmatch_distinct_subject(const struct fp_osdb *db, size_t idx, struct fp_subject *s,
 				unsigned *rivals_left)
 {
@@ -318,7 +345,7 @@ int fp_osmatch_distinct_subject(const struct fp_osdb *db, size_t idx, struct fp_
 
 	if (!best)
 		return -ENOMEM;
-	if ((rc = fp_osmatch_example_subject(db, idx, s, NULL)))
+	if ((rc = fp_osmatch_example_subject(db, idx, s, NULL)) || (rc = center_statistics(db, idx, s)))
 		goto out;
 	for (unsigned round = 0; round < DISTINCT_ROUNDS; round++) {
 		if ((rc = find_rivals(db, idx, s, rivals, &n)) || n == 0)

@@ -56,8 +56,10 @@ struct stk_tcp;
 	X(drop_icmp_short, "truncated ICMP message")                           \
 	X(drop_icmp_csum, "ICMP checksum wrong")                               \
 	X(drop_icmp_type, "ICMP type not answered")                            \
+	X(drop_icmp_echo_silent, "echo request the persona leaves unanswered (IE R=N)") \
 	X(drop_icmp_too_big, "echo request too long to answer unfragmented")  \
 	X(drop_tcp_ecn_syn, "SYN asking for ECN, which the persona ignores")  \
+	X(drop_tcp_exact_silent, "SYN whose option layout the persona leaves unanswered (R=N)") \
 	X(drop_tx_nobuf, "answer dropped: transmit pool empty")                \
 	X(drop_tx_full, "answer dropped: transmit burst full")                 \
 	STK_L4_COUNTERS(X)

@@ -163,6 +163,11 @@ static void icmp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_
 			ctx->cnt.drop_icmp_type++;
 		return;
 	}
+	if (stk_host_tcp_policy(h)->echo_silent) {
+		ctx->cnt.drop_icmp_echo_silent++; /* counted as a request too */
+		ctx->cnt.icmp_echo_requests++;
+		return;
+	}
 	/* The reply is as long as the request; one that does not fit a buffer
 	 * would need IP fragmentation, which decoys do not send. */
 	if (STK_ETH_HLEN + STK_IP4_MIN_HLEN + icmp_len > STK_PKT_BUF_SIZE) {
@@ -197,7 +202,7 @@ static void icmp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_
 	oip[STK_IP4_O_VIHL] = 0x45;
 	oip[STK_IP4_O_TOS] = ip[STK_IP4_O_TOS];
 	stk_put_be16(oip + STK_IP4_O_LEN, (uint16_t)out_tot);
-	stk_put_be16(oip + STK_IP4_O_ID, stk_ipid_next(h, STK_IPID_ICMP));
+	stk_put_be16(oip + STK_IP4_O_ID, stk_ipid_next(h, STK_IPID_ICMP, ctx->now_ns));
 	stk_put_be16(oip + STK_IP4_O_FRAG,
 		     stk_echo_df(h, stk_be16(ip + STK_IP4_O_FRAG) & STK_IP4_DF) ? STK_IP4_DF : 0);
 	oip[STK_IP4_O_TTL] = h->policy.icmp_ttl ? h->policy.icmp_ttl : h->policy.ttl;
@@ -208,7 +213,7 @@ static void icmp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_
 	stk_put_be16(oip + STK_IP4_O_CSUM, stk_csum(oip, STK_IP4_MIN_HLEN));
 
 	uint16_t old_w = stk_be16(icmp);
-	uint8_t code = h->policy.icmp_echo_copy_code ? icmp[STK_ICMP_O_CODE] : 0;
+	uint8_t code = stk_echo_code(h, icmp[STK_ICMP_O_CODE]);
 	oicmp[STK_ICMP_O_TYPE] = STK_ICMP_ECHO_REPLY;
 	oicmp[STK_ICMP_O_CODE] = code;
 	/* The request's checksum was verified, so an incremental update over the

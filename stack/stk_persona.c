@@ -236,6 +236,230 @@ static struct stk_noflow_rule noflow(const struct fp_tcp_answer *a, struct stk_n
 	return r;
 }
 
+/* ---- exact answers --------------------------------------------------- */
+
+/* CRC-32 (IEEE, reflected: what nmap's RD uses). */
+static uint32_t crc32_table(unsigned i)
+{
+	uint32_t c = i;
+	for (int k = 0; k < 8; k++)
+		c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+	return c;
+}
+
+uint32_t stk_crc32(const uint8_t *d, unsigned len)
+{
+	uint32_t c = 0xffffffffu;
+	for (unsigned i = 0; i < len; i++)
+		c = crc32_table((c ^ d[i]) & 0xff) ^ (c >> 8);
+	return c ^ 0xffffffffu;
+}
+
+/* Four bytes whose CRC-32 is want: the register after each byte is
+ * T[x] ^ (previous >> 8), and the top byte of T[x] names x, so the four
+ * table indexes follow from want backwards; the bytes then follow forwards
+ * from the initial register. */
+void stk_crc32_forge(uint32_t want, uint8_t out[4])
+{
+	uint32_t top[256];
+	for (unsigned i = 0; i < 256; i++)
+		top[i] = crc32_table(i);
+	uint8_t x[4];
+	uint32_t c = want ^ 0xffffffffu;
+	for (int k = 3; k >= 0; k--) {
+		unsigned j = 0;
+		while (j < 256 && (top[j] >> 24) != (c >> 24))
+			j++;
+		x[k] = (uint8_t)j;
+		c = (c ^ top[j & 0xff]) << 8;
+	}
+	uint32_t r = 0xffffffffu;
+	for (int k = 0; k < 4; k++) {
+		out[k] = (uint8_t)(x[k] ^ (r & 0xff));
+		r = top[x[k]] ^ (r >> 8);
+	}
+}
+
+static uint8_t answer_topt(uint8_t fp_kind)
+{
+	switch (fp_kind) {
+	case FP_TOPT_MSS: return STK_TOPT_MSS;
+	case FP_TOPT_WS: return STK_TOPT_WS;
+	case FP_TOPT_SACKOK: return STK_TOPT_SACKOK;
+	case FP_TOPT_TS: return STK_TOPT_TS;
+	case FP_TOPT_NOP: return STK_TOPT_NOP;
+	default: return STK_TOPT_EOL;
+	}
+}
+
+static void answer_opts(const struct fp_topts *o, struct stk_answer *a)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < o->n && n + 1 < STK_ANSWER_MAX_OPTS; i++) {
+		const struct fp_topt *t = &o->opt[i];
+		struct stk_topt *d = &a->opts[n++];
+		d->kind = answer_topt(t->kind);
+		d->value = t->value;
+		if (t->kind == FP_TOPT_TS)
+			d->value = (uint16_t)((t->tsval_nonzero ? 0 : 1) | (t->tsecr_nonzero ? 0 : 2));
+	}
+	a->opts[n].kind = STK_TOPT_END;
+}
+
+/* nmap's T1..T7 / ECN fields of one answer. */
+static void answer_from(const struct fp_tcp_answer *t, uint8_t host_ttl, struct stk_answer *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->respond = t->respond;
+	a->df = t->df;
+	a->ttl = t->ttl ? t->ttl : host_ttl;
+	a->flags = t->flags;
+	a->seq = t->seq & 3;
+	a->ack = t->ack & 3;
+	a->window = t->window;
+	a->reserved = t->quirk_reserved ? 0x8 : 0;
+	a->urp = t->quirk_urgent ? 0xF7F5 : 0;
+	if (t->rd && (t->flags & FP_TH_RST)) {
+		stk_crc32_forge(t->rd, a->data);
+		a->data_len = 4;
+	}
+	answer_opts(&t->opts, a);
+}
+
+/* nmap's six SEQ probes and its ECN probe, by option layout. */
+static const struct {
+	uint8_t n;
+	uint8_t kinds[6];
+	uint16_t mss;
+	bool ecn;
+} probe_sig[7] = {
+	{5, {3, 1, 2, 8, 4}, 1460, false},    /* WS10 NOP MSS TS SACK */
+	{5, {2, 3, 4, 8, 0}, 1400, false},    /* MSS WS0 SACK TS EOL */
+	{6, {8, 1, 1, 3, 1, 2}, 640, false},  /* TS NOP NOP WS5 NOP MSS */
+	{4, {4, 8, 3, 0}, 0, false},          /* SACK TS WS10 EOL */
+	{5, {2, 4, 8, 3, 0}, 536, false},     /* MSS SACK TS WS10 EOL */
+	{3, {2, 4, 8}, 265, false},           /* MSS SACK TS */
+	{6, {3, 1, 2, 4, 1, 1}, 1460, true},  /* ECN: WS10 NOP MSS SACK NOP NOP */
+};
+
+/* The window of the generic rules' catch-all (the last, mask 0). */
+static uint16_t default_window(const struct stk_tcp_policy *pol)
+{
+	for (unsigned i = 0; i < STK_TCP_MAX_WIN_RULES; i++)
+		if (pol->synack_win[i].mask == 0)
+			return pol->synack_win[i].window;
+	return pol->synack_win[STK_TCP_MAX_WIN_RULES - 1].window;
+}
+
+static void map_exact_syn(const struct fp_persona *p, struct stk_tcp_policy *pol)
+{
+	const struct fp_tcp_answer *t1 = &p->t[0];
+	unsigned n = 0;
+	for (unsigned k = 0; k < 7; k++) {
+		struct stk_syn_exact *x = &pol->syn_exact[n];
+		memset(x, 0, sizeof(*x));
+		x->nkinds = probe_sig[k].n;
+		memcpy(x->kinds, probe_sig[k].kinds, probe_sig[k].n);
+		x->mss = probe_sig[k].mss;
+		x->ecn = probe_sig[k].ecn;
+		if (k < 6) {
+			const struct fp_syn_answer *sa = &p->syn[k];
+			if (!sa->present && !p->seq.present)
+				continue;
+			x->seq_probe = (uint8_t)(k + 1);
+			/* The SEQ answers share T1's header fields. */
+			if (t1->present)
+				answer_from(t1, p->ttl, &x->a);
+			else
+				x->a = (struct stk_answer){.respond = true, .ttl = p->ttl, .flags = FP_TH_SYN | FP_TH_ACK,
+							   .seq = STK_AS_OTHER, .ack = STK_AA_SEQ_PLUS, .df = pol->df_synack};
+			if (k == 0 && t1->present) {
+				x->a.respond = t1->respond;
+			} else {
+				/* probes 2..6 are answered whenever the SEQ test says so,
+				 * with the ISNs SEQ measures (T1's S= is probe 1's alone) */
+				x->a.respond = !p->seq.present || p->seq.respond;
+				x->a.flags = t1->present && t1->respond ? t1->flags : FP_TH_SYN | FP_TH_ACK;
+				x->a.seq = STK_AS_OTHER;
+			}
+			if (sa->present) {
+				x->a.window = sa->window;
+				answer_opts(&sa->opts, &x->a);
+			} else {
+				/* OPS/WIN not recorded (R=N): nmap compares nothing
+				 * there; the generic window, no options. */
+				x->a.window = default_window(pol);
+				x->a.opts[0].kind = STK_TOPT_END;
+			}
+		} else {
+			if (!p->ecn.present)
+				continue;
+			answer_from(&p->ecn, p->ttl, &x->a);
+			x->a.flags = FP_TH_SYN | FP_TH_ACK;
+			x->a.seq = STK_AS_OTHER;
+			x->a.ack = STK_AA_SEQ_PLUS;
+			switch (p->ecn.cc) {
+			case FP_CC_Y: x->a.flags |= FP_TH_ECE; break;
+			case FP_CC_S: x->a.flags |= FP_TH_ECE | FP_TH_CWR; break;
+			case FP_CC_O: x->a.flags |= FP_TH_CWR; break;
+			default: break;
+			}
+		}
+		n++;
+	}
+	pol->n_syn_exact = (uint8_t)n;
+}
+
+/* ISNs of consecutive SEQ probes: rate 2^(ISR/8), rates deviating by
+ * 2^(SP/8) (times the GCD when nmap divides by it, GCD > 9), steps in
+ * multiples of the GCD. */
+static void map_isn_probe(const struct fp_persona *p, struct stk_tcp_policy *pol)
+{
+	struct stk_isn_probe *ip = &pol->isn_probe;
+	memset(ip, 0, sizeof(*ip));
+	if (!p->seq.present || p->seq.gcd == 0 || p->seq.isn_rate_hz <= 0)
+		return;
+	ip->on = true;
+	ip->gcd = p->seq.gcd;
+	ip->rate = p->seq.isn_rate_hz;
+	/* nmap divides the rates by the GCD before SP when the GCD is above 9 */
+	ip->sd = p->seq.isn_sd * (p->seq.gcd > 9 ? (double)p->seq.gcd : 1.0);
+}
+
+static void map_exact(const struct fp_persona *p, struct stk_tcp_policy *pol)
+{
+	pol->exact = true;
+	map_exact_syn(p, pol);
+	static const unsigned t_of[STK_NOFLOW_COUNT] = {
+		[STK_NOFLOW_OPEN_NULL] = 1, [STK_NOFLOW_OPEN_SYNFIN] = 2, [STK_NOFLOW_OPEN_ACK] = 3,
+		[STK_NOFLOW_CLOSED_SYN] = 4, [STK_NOFLOW_CLOSED_ACK] = 5, [STK_NOFLOW_CLOSED_OTHER] = 6,
+	};
+	for (unsigned c = 0; c < STK_NOFLOW_COUNT; c++) {
+		const struct fp_tcp_answer *t = &p->t[t_of[c]];
+		if (t->present) {
+			answer_from(t, p->ttl, &pol->noflow_exact[c]);
+		} else {
+			/* the entry does not say: a plain RST like the generic rule */
+			const struct stk_noflow_rule *r = &pol->noflow[c];
+			struct stk_answer *a = &pol->noflow_exact[c];
+			memset(a, 0, sizeof(*a));
+			a->respond = r->action != STK_NOFLOW_DROP;
+			a->ttl = p->ttl;
+			a->df = r->df;
+			a->flags = (uint8_t)(FP_TH_RST | (r->ack_flag ? FP_TH_ACK : 0));
+			a->seq = r->seq;
+			a->ack = r->ack;
+			a->window = r->window;
+			a->opts[0].kind = STK_TOPT_END;
+		}
+	}
+	map_isn_probe(p, pol);
+	/* nmap's T5..T7 come in a burst: a persona never rate-limits them
+	 * away (the limit is for floods, not for three probes). */
+	if (pol->rst_rate_per_s && pol->rst_burst < 16)
+		pol->rst_burst = 16;
+}
+
 int stk_policy_from_persona(const struct fp_persona *p, struct stk_tcp_policy *pol,
 			    struct stk_host_policy *host)
 {
@@ -265,17 +489,40 @@ int stk_policy_from_persona(const struct fp_persona *p, struct stk_tcp_policy *p
 	for (unsigned c = 0; c < STK_NOFLOW_COUNT; c++)
 		pol->noflow[c] = noflow(&p->t[t_of[c]], pol->noflow[c]);
 	if (p->u1.present) {
-		pol->unreach.respond = p->u1.respond;
-		pol->unreach.df = p->u1.df;
+		struct stk_unreach_rule *u = &pol->unreach;
+		u->respond = p->u1.respond;
+		u->df = p->u1.df;
 		if (p->u1.respond)
-			pol->unreach.quote_max = p->u1.ipl < 56 ? 56 : p->u1.ipl;
-		pol->unreach.ripck_zero = p->u1.ripck == FP_RIPCK_ZERO;
-		pol->unreach.ruck_zero = !p->u1.ruck_good && p->u1.ruck == 0;
-		pol->unreach.rud_zero = !p->u1.rud_good;
+			u->quote_max = p->u1.ipl < 56 ? 56 : p->u1.ipl;
+		u->ripck_zero = p->u1.ripck == FP_RIPCK_ZERO;
+		u->ripck_bad = p->u1.ripck == FP_RIPCK_INVALID;
+		u->ruck_zero = !p->u1.ruck_good && p->u1.ruck == 0;
+		u->ruck_set = !p->u1.ruck_good;
+		u->ruck = p->u1.ruck;
+		u->rud_zero = !p->u1.rud_good;
+		u->ttl = p->u1.ttl;
+		u->un = p->u1.un;
+		u->ripl = p->u1.ripl_good ? 0 : p->u1.ripl;
+		u->rid_set = !p->u1.rid_good;
+		u->rid = p->u1.rid;
+		/* nmap sends one U1 probe per try; never rate-limit it away */
+		if (u->rate_per_s && u->burst < 4)
+			u->burst = 4;
 	}
-	if (p->ie.present && p->ie.respond) {
-		pol->echo_df = p->ie.dfi == 'Y' ? STK_DF_ALWAYS : p->ie.dfi == 'S' ? STK_DF_COPY : STK_DF_NEVER;
+	if (p->ie.present) {
+		pol->echo_silent = !p->ie.respond;
+		if (p->ie.respond)
+			pol->echo_df = p->ie.dfi == 'Y'	  ? STK_DF_ALWAYS
+				       : p->ie.dfi == 'S' ? STK_DF_COPY
+				       : p->ie.dfi == 'O' ? STK_DF_INVERT
+							  : STK_DF_NEVER;
+		pol->echo_code = p->ie.cd == 'S'   ? STK_CODE_COPY
+				 : p->ie.cd == 'O' ? STK_CODE_OTHER
+				 : p->ie.cd == 'V' ? STK_CODE_VALUE
+						   : STK_CODE_ZERO;
+		pol->echo_code_value = p->ie.cd_value;
 	}
+	map_exact(p, pol);
 	memset(host, 0, sizeof(*host));
 	host->ttl = p->ttl;
 	uint8_t icmp = p->ie.present && p->ie.respond ? p->ie.ttl : p->u1.present && p->u1.respond ? p->u1.ttl : 0;

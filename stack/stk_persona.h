@@ -8,9 +8,10 @@
  * kept only when the SYN offered it) and the window rules from the probes
  * that lack MSS, window scale or SACK and from the ECN probe. Probe answers
  * the rules cannot express (per-probe option quirks, a different TTL for
- * ICMP than for TCP, RST data, Q quirks) are not reproduced yet; the
- * persona compiler's round-trip test knows the exact target, the nmap
- * integration test measures the gap.
+ * ICMP than for TCP, RST data, Q quirks) are exact answers
+ * (stk_tcp_policy.exact, stk_tcp_exact.c): the SYN-ACK recorded for each of
+ * nmap's probe layouts, the T2..T7 answers field by field, controlled ISN
+ * steps between SEQ probes, and the U1/IE details.
  */
 #ifndef STK_PERSONA_H
 #define STK_PERSONA_H
@@ -25,5 +26,10 @@
  * fails stk_tcp_policy_check(). */
 int stk_policy_from_persona(const struct fp_persona *p, struct stk_tcp_policy *pol,
 			    struct stk_host_policy *host);
+
+/* CRC-32 as nmap computes RD (IEEE 802.3, reflected), and four bytes of
+ * RST data with a given CRC (what a persona's RD= asks for). */
+uint32_t stk_crc32(const uint8_t *d, unsigned len);
+void stk_crc32_forge(uint32_t want, uint8_t out[4]);
 
 #endif

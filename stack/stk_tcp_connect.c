@@ -138,7 +138,7 @@ static void send_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	o[ol++] = our_shift(t);
 	unsigned len = STK_TCP_HLEN + ol;
 	uint8_t *tcp = stk_l4_ip_header_from(out, h, f->lip, f->rmac, f->rip, STK_IPPROTO_TCP, len,
-					     stk_ipid_next(h, STK_IPID_TCP), p->df_flow, 0);
+					     stk_ipid_next(h, STK_IPID_TCP, ctx->now_ns), p->df_flow, 0);
 	uint32_t win = t->cfg.rcv_wnd > 0xffff ? 0xffff : t->cfg.rcv_wnd;
 	stk_put_be16(tcp + STK_TCP_O_SPORT, f->lport);
 	stk_put_be16(tcp + STK_TCP_O_DPORT, f->rport);

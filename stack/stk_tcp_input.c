@@ -15,9 +15,11 @@
 struct seg {
 	uint32_t seq, ack;
 	uint8_t flags;
-	uint16_t wnd;
+	uint16_t wnd, urp;
 	const uint8_t *data;
 	unsigned len;
+	const uint8_t *opts;   /* the option bytes as received */
+	unsigned optlen;
 	uint8_t syn_bits;      /* STK_SYN_* found in the options */
 	uint16_t mss;
 	uint8_t ws;
@@ -190,8 +192,19 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		ctx->cnt.drop_tcp_ecn_syn++;
 		return;
 	}
+	const struct stk_tcp_policy *pol = stk_host_tcp_policy(pc->h);
+	const struct stk_syn_exact *x = NULL;
+	if (pol->exact) {
+		x = stk_syn_exact_find(pol, s->opts, s->optlen, (s->syn_bits & STK_SYN_MSS) ? s->mss : 0,
+				       (syn_bits & STK_SYN_ECN) != 0);
+		if (x && !x->a.respond) {
+			ctx->cnt.drop_tcp_exact_silent++;
+			return;
+		}
+	}
 	uint16_t peer_mss = (s->syn_bits & STK_SYN_MSS) && s->mss ? s->mss : STK_TCP_DEFAULT_MSS;
 	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, has_ts(s) ? s->tsval : 0};
+	struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, 0, 0, has_ts(s) ? s->tsval : 0, s->urp};
 	struct stk_tcp_flow *f = NULL;
 	if (t->half_open < t->cfg.syn_cookie_threshold)
 		f = stk_flow_new(ctx, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
@@ -203,16 +216,30 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		uint32_t off = stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 		uint32_t hz = stk_host_tcp_policy(pc->h)->ts.hz;
 		si.ts_val = hz ? off + stk_clock_ticks(ctx->now_ns, hz) : 0;
-		stk_tcp_send_synack(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport, cookie,
-				    s->seq + 1, &si);
+		if (x) {
+			ain.isn = cookie;
+			ain.tsval = si.ts_val;
+			stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
+		} else {
+			stk_tcp_send_synack(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport,
+					    cookie, s->seq + 1, &si);
+		}
 		ctx->cnt.tcp_syncookies_sent++;
 		t->cookie_until_ns = ctx->now_ns + 130ull * 1000000000ull;
 		return;
 	}
 	uint32_t iss = stk_tcp_isn(ctx, pc->h, pc->rip, pc->lport, pc->rport);
+	if (x && x->seq_probe)
+		iss = stk_isn_probe(ctx, pc->h, pc->rip, x->seq_probe, iss);
 	flow_init_from_syn(ctx, f, pc, l, syn_bits, peer_mss, s->ws, s->seq, iss, s->wnd, s->tsval);
 	si.ts_val = stk_tcp_tsval(ctx, f);
-	stk_tcp_send_synack(ctx, pc->h, f->rmac, f->rip, f->lport, f->rport, f->iss, f->rcv_nxt, &si);
+	if (x) {
+		ain.isn = iss;
+		ain.tsval = si.ts_val;
+		stk_tcp_send_answer(ctx, pc->h, f->rmac, f->rip, &ain, &x->a, STK_IPID_TCP);
+	} else {
+		stk_tcp_send_synack(ctx, pc->h, f->rmac, f->rip, f->lport, f->rport, f->iss, f->rcv_nxt, &si);
+	}
 	stk_tcp_arm_rto(ctx, f);
 }
 
@@ -249,11 +276,38 @@ static bool cookie_ack(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 
 /* ---- segments without a connection ---------------------------------- */
 
+/* A compiled persona answers exactly as its entry records (T2..T7). */
+static void noflow_exact(struct stk_ctx *ctx, const struct pkt_ctx *pc, enum stk_noflow_case c,
+			 const struct seg *s)
+{
+	const struct stk_tcp_policy *p = stk_host_tcp_policy(pc->h);
+	const struct stk_answer *a = &p->noflow_exact[c];
+	if (!a->respond) {
+		ctx->cnt.drop_tcp_noflow++;
+		return;
+	}
+	if (!stk_bucket_take(&pc->h->gen.rst, ctx->now_ns, p->rst_rate_per_s, p->rst_burst)) {
+		ctx->cnt.drop_tcp_rst_ratelimit++;
+		return;
+	}
+	struct stk_answer_in in = {pc->lport, pc->rport, s->seq, s->ack, 0, 0, has_ts(s) ? s->tsval : 0, s->urp};
+	if (a->seq == STK_AS_OTHER)
+		in.isn = stk_tcp_isn(ctx, pc->h, pc->rip, pc->lport, pc->rport);
+	if (p->ts.hz)
+		in.tsval = stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport) +
+			   stk_clock_ticks(ctx->now_ns, p->ts.hz);
+	stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &in, a, STK_IPID_TCP_CLOSED);
+}
+
 static void noflow_answer(struct stk_ctx *ctx, const struct pkt_ctx *pc, enum stk_noflow_case c,
 			  const struct seg *s)
 {
 	struct stk_tcp *t = ctx->tcp;
 	const struct stk_tcp_policy *p = stk_host_tcp_policy(pc->h);
+	if (p->exact) {
+		noflow_exact(ctx, pc, c, s);
+		return;
+	}
 	const struct stk_noflow_rule *r = &p->noflow[c];
 	if (r->action != STK_NOFLOW_RST) {
 		ctx->cnt.drop_tcp_noflow++;
@@ -303,7 +357,8 @@ static void noflow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, const st
 	}
 	if (fl & STK_TH_SYN) {
 		const struct stk_noflow_rule *r = &stk_host_tcp_policy(pc->h)->noflow[STK_NOFLOW_OPEN_SYNFIN];
-		if (!(fl & STK_TH_FIN) || r->action == STK_NOFLOW_SYNACK)
+		bool exact = stk_host_tcp_policy(pc->h)->exact;
+		if (!(fl & STK_TH_FIN) || (!exact && r->action == STK_NOFLOW_SYNACK))
 			listen_syn(ctx, pc, l, s);
 		else
 			noflow_answer(ctx, pc, STK_NOFLOW_OPEN_SYNFIN, s);
@@ -792,8 +847,11 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 		.ack = stk_be32(tcp + STK_TCP_O_ACK),
 		.flags = tcp[STK_TCP_O_FLAGS],
 		.wnd = stk_be16(tcp + STK_TCP_O_WIN),
+		.urp = stk_be16(tcp + STK_TCP_O_URP),
 		.data = tcp + doff,
 		.len = len - doff,
+		.opts = tcp + STK_TCP_HLEN,
+		.optlen = doff - STK_TCP_HLEN,
 	};
 	parse_options(ctx, tcp + STK_TCP_HLEN, doff - STK_TCP_HLEN, &s);
 	t->tx = tx;

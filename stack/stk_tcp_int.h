@@ -343,6 +343,26 @@ void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 /* Service callbacks, guarded against re-entry and dead flows. */
 void stk_tcp_notify_writable(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 
+/* ---- exact persona answers (stk_tcp_exact.c) ------------------------- */
+/* The SYN-ACK a compiled persona records for a SYN with this option
+ * layout (opts/optlen: the SYN's option bytes), or NULL. */
+const struct stk_syn_exact *stk_syn_exact_find(const struct stk_tcp_policy *p, const uint8_t *opts,
+					       unsigned optlen, uint16_t mss, bool ecn);
+/* The ISN answering nmap's SEQ probe k (1..6) from rip: a controlled step
+ * from the previous probe's ISN (stk_isn_probe), else fallback. */
+uint32_t stk_isn_probe(struct stk_ctx *ctx, struct stk_host *h, uint32_t rip, unsigned k, uint32_t fallback);
+/* What an exact answer is computed from. */
+struct stk_answer_in {
+	uint16_t lport, rport;
+	uint32_t seq, ack;       /* the segment answered */
+	uint32_t isn;            /* our sequence number when the answer's S= is O */
+	uint32_t tsval, tsecr;   /* our clock, the peer's TSval */
+	uint16_t urp;            /* the segment's urgent field */
+};
+/* Build and queue an exact answer from h. */
+void stk_tcp_send_answer(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac, uint32_t dst_ip,
+			 const struct stk_answer_in *in, const struct stk_answer *a, enum stk_ipid_class cls);
+
 /* ---- active open (stk_tcp_connect.c) --------------------------------- */
 /* A segment for a flow in SYN-SENT (RFC 9293 3.10.7.3). */
 struct stk_syn_sent_seg {

@@ -261,7 +261,7 @@ void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t 
 		flags |= STK_TH_ECE;
 	unsigned len = STK_TCP_HLEN + optlen;
 	uint8_t *tcp = stk_l4_ip_header(out, h, dst_mac, dst_ip, STK_IPPROTO_TCP, len,
-					stk_ipid_next(h, STK_IPID_TCP), p->df_synack, 0);
+					stk_ipid_next(h, STK_IPID_TCP, ctx->now_ns), p->df_synack, 0);
 	tcp_header(tcp, lport, rport, iss, ack, optlen, flags, stk_synack_window(p, si->syn_bits));
 	memcpy(tcp + STK_TCP_HLEN, opts, optlen);
 	tcp_seal(tcp, h->ip_raw, dst_ip, len);
@@ -277,7 +277,7 @@ void stk_tcp_send_rst(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *ds
 	if (!out)
 		return;
 	uint8_t *tcp = stk_l4_ip_header(out, h, dst_mac, dst_ip, STK_IPPROTO_TCP, STK_TCP_HLEN,
-					stk_ipid_next(h, cls), df, 0);
+					stk_ipid_next(h, cls, ctx->now_ns), df, 0);
 	tcp_header(tcp, lport, rport, seq, ack, 0, (uint8_t)(STK_TH_RST | (ack_flag ? STK_TH_ACK : 0)),
 		   window);
 	tcp_seal(tcp, h->ip_raw, dst_ip, STK_TCP_HLEN);
@@ -296,7 +296,7 @@ void stk_tcp_send_rst_flow(struct stk_ctx *ctx, struct stk_tcp_flow *f, uint32_t
 	if (!out)
 		return;
 	uint8_t *tcp = stk_l4_ip_header_from(out, h, f->lip, f->rmac, f->rip, STK_IPPROTO_TCP, STK_TCP_HLEN,
-					     stk_ipid_next(h, STK_IPID_TCP),
+					     stk_ipid_next(h, STK_IPID_TCP, ctx->now_ns),
 					     stk_host_tcp_policy(h)->df_flow, 0);
 	tcp_header(tcp, f->lport, f->rport, seq, ack, 0, (uint8_t)(STK_TH_RST | (ack_flag ? STK_TH_ACK : 0)),
 		   0);
@@ -376,7 +376,7 @@ static bool emit(struct stk_ctx *ctx, struct stk_tcp_flow *f, uint8_t flags, uin
 	}
 	unsigned tlen = STK_TCP_HLEN + optlen + len;
 	uint8_t *tcp = stk_l4_ip_header_from(out, h, f->lip, f->rmac, f->rip, STK_IPPROTO_TCP, tlen,
-					     stk_ipid_next(h, STK_IPID_TCP), stk_host_tcp_policy(h)->df_flow, 0);
+					     stk_ipid_next(h, STK_IPID_TCP, ctx->now_ns), stk_host_tcp_policy(h)->df_flow, 0);
 	flags |= STK_TH_ACK;
 	tcp_header(tcp, f->lport, f->rport, seq, f->rcv_nxt, optlen, flags, window_field(ctx, f));
 	memcpy(tcp + STK_TCP_HLEN, opts, optlen);

@@ -294,10 +294,32 @@ void stk_host_gen_init(struct stk_host_gen *g, uint32_t ip_raw)
 	g->rst.milli_tokens = UINT32_MAX;
 }
 
-uint16_t stk_ipid_next(struct stk_host *h, enum stk_ipid_class cls)
+/* Compiled personas keep each counter in its own region so nmap's SS test
+ * reads what the entry says (ICMP numerically past the TCP counter when
+ * they are separate, SS=O), re-basing a counter that sat idle 2 s or ran
+ * out of its region: nothing watches a counter across such a gap. */
+static const uint16_t region_base[STK_IPID_COUNTERS] = {0, 20000, 40000};
+#define REGION_SPAN 12000u
+
+static void ipid_rebase(struct stk_host *h, unsigned c, uint64_t now_ns)
 {
-	const struct stk_ipid_rule *r = &stk_host_tcp_policy(h)->ipid[cls];
-	uint16_t *ctr = &h->gen.ip_id[r->counter % STK_IPID_COUNTERS];
+	uint32_t now_ms = (uint32_t)(now_ns / 1000000u);
+	uint16_t *ctr = &h->gen.ip_id[c];
+	uint16_t off = (uint16_t)(*ctr - region_base[c]);
+	bool idle = now_ms - h->gen.ip_id_ms[c] >= 2000u;
+	if (h->gen.ip_id_ms[c] == 0 || off >= REGION_SPAN + 8000u || (idle && off >= REGION_SPAN))
+		*ctr = (uint16_t)(region_base[c] + 1 + stk_gen_rand(&h->gen) % 4096);
+	h->gen.ip_id_ms[c] = now_ms ? now_ms : 1;
+}
+
+uint16_t stk_ipid_next(struct stk_host *h, enum stk_ipid_class cls, uint64_t now_ns)
+{
+	const struct stk_tcp_policy *p = stk_host_tcp_policy(h);
+	const struct stk_ipid_rule *r = &p->ipid[cls];
+	unsigned c = r->counter % STK_IPID_COUNTERS;
+	uint16_t *ctr = &h->gen.ip_id[c];
+	if (p->exact)
+		ipid_rebase(h, c, now_ns);
 	uint16_t v = *ctr, step;
 	switch (r->kind) {
 	case STK_IPID_INCR:
@@ -307,8 +329,9 @@ uint16_t stk_ipid_next(struct stk_host *h, enum stk_ipid_class cls)
 		/* nmap calls steps of 1000..20000 "random positive increments";
 		 * a multiple of 256 would read as BI. The step comes after the
 		 * value, so a class sharing the counter sees its own sequence
-		 * continue (lwIP: II=RI and still SS=S). */
-		step = (uint16_t)(1001 + stk_gen_rand(&h->gen) % 9000);
+		 * continue (lwIP: II=RI and still SS=S). Compiled personas take
+		 * small steps so a probe run stays inside the counter's region. */
+		step = (uint16_t)(1001 + stk_gen_rand(&h->gen) % (p->exact ? 1000 : 9000));
 		if (!(step & 0xff))
 			step++;
 		*ctr = (uint16_t)(v + step);
@@ -317,7 +340,12 @@ uint16_t stk_ipid_next(struct stk_host *h, enum stk_ipid_class cls)
 		*ctr = (uint16_t)(v + 256);
 		return v;
 	case STK_IPID_RANDOM:
-		*ctr = (uint16_t)stk_gen_rand(&h->gen);
+		/* Compiled personas: a jump of more than 20000 every time, the
+		 * only thing nmap's RD class looks for. */
+		if (p->exact)
+			*ctr = (uint16_t)(v + 20001 + stk_gen_rand(&h->gen) % 45535);
+		else
+			*ctr = (uint16_t)stk_gen_rand(&h->gen);
 		return *ctr;
 	case STK_IPID_FIXED:
 		return r->value;
@@ -335,8 +363,29 @@ bool stk_echo_df(const struct stk_host *h, bool request_df)
 		return true;
 	case STK_DF_COPY:
 		return request_df;
+	case STK_DF_INVERT:
+		return !request_df;
 	default:
 		return h->policy.icmp_echo_df;
+	}
+}
+
+uint8_t stk_echo_code(const struct stk_host *h, uint8_t request_code)
+{
+	const struct stk_tcp_policy *p = stk_host_tcp_policy(h);
+	switch (p->echo_code) {
+	case STK_CODE_ZERO:
+		return 0;
+	case STK_CODE_COPY:
+		return request_code;
+	case STK_CODE_VALUE:
+		return p->echo_code_value;
+	case STK_CODE_OTHER:
+		/* nmap's two echoes carry codes 9 and 0: answered 0 and 1 they
+		 * neither agree nor copy (CD=O). */
+		return request_code ? 0 : 1;
+	default:
+		return h->policy.icmp_echo_copy_code ? request_code : 0;
 	}
 }
 

@@ -166,6 +166,24 @@ struct stk_unreach_rule {
 	bool rud_zero;          /* quoted UDP payload zeroed (RUD=I) */
 	uint16_t rate_per_s;    /* per-decky token bucket; 0 = unlimited */
 	uint16_t burst;
+	/* Compiled personas: the rest of nmap's U1 (0 / false = as sent). */
+	uint8_t ttl;            /* T=, when it differs from the host's ICMP TTL */
+	uint32_t un;            /* UN: the "unused" word */
+	uint16_t ripl;          /* RIPL: quoted IP total length */
+	bool rid_set;           /* RID: quoted IP ID replaced by rid */
+	uint16_t rid;
+	bool ripck_bad;         /* RIPCK=I: quoted IP checksum left wrong */
+	bool ruck_set;          /* RUCK: quoted UDP checksum replaced by ruck */
+	uint16_t ruck;
+};
+
+/* ICMP echo code of replies (nmap IE CD). */
+enum stk_echo_code {
+	STK_CODE_HOST = 0,      /* as stk_host_policy.icmp_echo_copy_code says */
+	STK_CODE_ZERO,          /* CD=Z */
+	STK_CODE_COPY,          /* CD=S */
+	STK_CODE_VALUE,         /* CD=<value> (echo_code_value) */
+	STK_CODE_OTHER,         /* CD=O: the request's code changed */
 };
 
 /* DF on ICMP echo replies (nmap IE DFI). */
@@ -174,6 +192,58 @@ enum stk_df_mode {
 	STK_DF_NEVER,           /* DFI=N */
 	STK_DF_ALWAYS,          /* DFI=Y */
 	STK_DF_COPY,            /* DFI=S: as the request */
+	STK_DF_INVERT,          /* DFI=O: the opposite of the request */
+};
+
+/* An exact answer, as an nmap-os-db entry records it for one of nmap's
+ * probes (SEQ/OPS/WIN k, ECN, T2..T7): every field of the segment that
+ * nmap tests. Used only by compiled personas (stk_tcp_policy.exact). */
+#define STK_ANSWER_MAX_OPTS 16
+
+enum stk_answer_seq { STK_AS_ZERO = 0, STK_AS_ACK, STK_AS_ACK_PLUS, STK_AS_OTHER }; /* nmap S= */
+enum stk_answer_ack { STK_AA_ZERO = 0, STK_AA_SEQ, STK_AA_SEQ_PLUS, STK_AA_OTHER }; /* nmap A= */
+
+struct stk_answer {
+	bool respond;           /* false: no answer (R=N) */
+	bool df;
+	uint8_t ttl;            /* initial TTL of this answer (T=) */
+	uint8_t flags;          /* TCP flags as on the wire (F=); ECE per CC= */
+	uint8_t seq;            /* enum stk_answer_seq; OTHER = the ISN generator's */
+	uint8_t ack;            /* enum stk_answer_ack; OTHER = random */
+	uint8_t reserved;       /* the 4 reserved header bits (Q=R) */
+	uint8_t data_len;       /* RST data whose CRC32 is nmap's RD */
+	uint16_t urp;           /* urgent pointer without URG (Q=U) */
+	uint16_t window;        /* W= */
+	uint8_t data[4];
+	struct stk_topt opts[STK_ANSWER_MAX_OPTS]; /* O=, STK_TOPT_END-terminated */
+};
+
+/* A SYN-ACK answer keyed by the SYN's option layout: the kinds in order
+ * and the MSS value (nmap's six SEQ probes and its ECN probe each have a
+ * distinct one; real stacks answer them differently because the options
+ * differ, e.g. MSS clamping, missing window scale). */
+#define STK_SYN_SIG_MAX 12
+#define STK_SYN_EXACT_MAX 7
+
+struct stk_syn_exact {
+	uint8_t nkinds;
+	uint8_t kinds[STK_SYN_SIG_MAX]; /* TCP option kinds, NOP and EOL included */
+	uint16_t mss;           /* the SYN's MSS value (0: no MSS option) */
+	bool ecn;               /* SYN with ECE and CWR */
+	uint8_t seq_probe;      /* 1..6: nmap's SEQ probe k (ISN steps controlled), 0 none */
+	struct stk_answer a;
+};
+
+/* ISNs of consecutive SEQ probes from one peer: nmap computes ISR, SP and
+ * GCD from the ISN differences over ITS send times, so the answer to probe
+ * k steps from probe k-1's ISN by a rate chosen for that probe times the
+ * elapsed time, in multiples of gcd: the five rates have mean `rate` and
+ * sample deviation `sd` (stk_tcp_exact.c picks them). */
+struct stk_isn_probe {
+	bool on;
+	uint32_t gcd;           /* >= 1 */
+	double rate;            /* ISN increments per second (2^(ISR/8)) */
+	double sd;              /* deviation of the rates, increments per second */
 };
 
 struct stk_tcp_policy {
@@ -188,10 +258,19 @@ struct stk_tcp_policy {
 	bool ecn_synack;        /* ECE in the SYN-ACK when the SYN asked for ECN (CC=Y) */
 	bool ecn_silent;        /* SYNs asking for ECN get no answer at all (ECN R=N) */
 	uint8_t echo_df;        /* enum stk_df_mode */
+	bool echo_silent;       /* IE R=N: echo requests unanswered */
+	uint8_t echo_code;      /* enum stk_echo_code */
+	uint8_t echo_code_value;
 	struct stk_noflow_rule noflow[STK_NOFLOW_COUNT];
 	uint16_t rst_rate_per_s; /* per-decky limit on no-flow RSTs; 0 = none */
 	uint16_t rst_burst;
 	struct stk_unreach_rule unreach;
+	/* Compiled personas only: exact answers for what nmap probes. */
+	bool exact;
+	uint8_t n_syn_exact;
+	struct stk_syn_exact syn_exact[STK_SYN_EXACT_MAX];
+	struct stk_answer noflow_exact[STK_NOFLOW_COUNT]; /* T2..T7 */
+	struct stk_isn_probe isn_probe;
 	/* Timers (ms) and retries: what a long-lived connection reveals. */
 	uint32_t rto_min_ms, rto_init_ms, rto_max_ms;
 	uint8_t synack_retries, data_retries;
@@ -209,7 +288,13 @@ struct stk_bucket {
 struct stk_host_gen {
 	uint64_t rng;             /* IP-ID randomness (ISNs use the stack's secret) */
 	uint16_t ip_id[STK_IPID_COUNTERS];
+	uint32_t ip_id_ms[STK_IPID_COUNTERS]; /* when each counter last moved */
 	struct stk_bucket unreach, rst;
+	/* The last SEQ probe answered (stk_isn_probe). */
+	uint64_t probe_ns;
+	uint32_t probe_isn, probe_peer;
+	uint32_t probe_units_gcd; /* gcd of the steps so far, in GCD units */
+	uint8_t probe_k;
 };
 
 struct stk_host;
@@ -228,10 +313,12 @@ int stk_tcp_policy_check(const struct stk_tcp_policy *p);
 void stk_host_gen_init(struct stk_host_gen *g, uint32_t ip_raw);
 
 /* Next IP ID for a packet of class cls sent by h (advances its counter). */
-uint16_t stk_ipid_next(struct stk_host *h, enum stk_ipid_class cls);
+uint16_t stk_ipid_next(struct stk_host *h, enum stk_ipid_class cls, uint64_t now_ns);
 
 /* Whether an echo reply from h carries DF, given the request's DF. */
 bool stk_echo_df(const struct stk_host *h, bool request_df);
+/* The code of an echo reply from h to a request with this code. */
+uint8_t stk_echo_code(const struct stk_host *h, uint8_t request_code);
 
 uint64_t stk_gen_rand(struct stk_host_gen *g);
 

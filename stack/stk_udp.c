@@ -34,17 +34,39 @@ static void port_unreachable(struct stk_ctx *ctx, struct stk_host *h, const uint
 		return;
 	unsigned icmp_len = STK_ICMP_HLEN + quote;
 	uint8_t *icmp = stk_l4_ip_header(out, h, f + STK_ETH_O_SRC, stk_load_raw32(ip + STK_IP4_O_SRC),
-					 STK_IPPROTO_ICMP, icmp_len, stk_ipid_next(h, STK_IPID_ICMP), r->df,
+					 STK_IPPROTO_ICMP, icmp_len, stk_ipid_next(h, STK_IPID_ICMP, ctx->now_ns), r->df,
 					 r->tos);
+	if (r->ttl) {
+		uint8_t *oip = icmp - STK_IP4_MIN_HLEN;
+		oip[STK_IP4_O_TTL] = r->ttl;
+		stk_put_be16(oip + STK_IP4_O_CSUM, 0);
+		stk_put_be16(oip + STK_IP4_O_CSUM, stk_csum(oip, STK_IP4_MIN_HLEN));
+	}
 	icmp[STK_ICMP_O_TYPE] = STK_ICMP_UNREACH;
 	icmp[STK_ICMP_O_CODE] = STK_ICMP_PORT_UNREACH;
-	memset(icmp + STK_ICMP_O_CSUM, 0, 6); /* checksum, then the unused word (UN=0) */
+	memset(icmp + STK_ICMP_O_CSUM, 0, 2);
+	stk_put_be32(icmp + 4, r->un); /* the "unused" word (nmap UN) */
 	uint8_t *q = icmp + STK_ICMP_HLEN;
 	memcpy(q, ip, quote);
+	/* How the quote is mangled (nmap RIPL, RID, RIPCK, RUCK, RUD): some
+	 * stacks quote the header after their own byte-order conversions. */
+	if (r->ripl || r->rid_set) {
+		if (r->ripl)
+			stk_put_be16(q + STK_IP4_O_LEN, r->ripl);
+		if (r->rid_set)
+			stk_put_be16(q + STK_IP4_O_ID, r->rid);
+		if (!r->ripck_bad) { /* the stack recomputed its copy's checksum */
+			stk_put_be16(q + STK_IP4_O_CSUM, 0);
+			stk_put_be16(q + STK_IP4_O_CSUM, stk_csum(q, hlen));
+		}
+	} else if (r->ripck_bad) {
+		uint16_t bad = (uint16_t)(stk_be16(q + STK_IP4_O_CSUM) + 1);
+		stk_put_be16(q + STK_IP4_O_CSUM, bad ? bad : 1);
+	}
 	if (r->ripck_zero)
 		memset(q + STK_IP4_O_CSUM, 0, 2);
-	if (r->ruck_zero && quote >= hlen + STK_UDP_HLEN)
-		memset(q + hlen + 6, 0, 2);
+	if ((r->ruck_zero || r->ruck_set) && quote >= hlen + STK_UDP_HLEN)
+		stk_put_be16(q + hlen + 6, r->ruck_set ? r->ruck : 0);
 	if (r->rud_zero && quote > hlen + STK_UDP_HLEN)
 		memset(q + hlen + STK_UDP_HLEN, 0, quote - hlen - STK_UDP_HLEN);
 	stk_put_be16(icmp + STK_ICMP_O_CSUM, stk_csum(icmp, icmp_len));
@@ -123,7 +145,7 @@ int stk_udp_reply(struct stk_ctx *ctx, const struct stk_udp_dgram *d, const void
 	struct stk_host *h = d->host;
 	unsigned ulen = STK_UDP_HLEN + len;
 	uint8_t *udp = stk_l4_ip_header(out, h, d->peer_mac, d->peer_ip_raw, STK_IPPROTO_UDP, ulen,
-					stk_ipid_next(h, STK_IPID_TCP), stk_host_tcp_policy(h)->df_flow, 0);
+					stk_ipid_next(h, STK_IPID_TCP, ctx->now_ns), stk_host_tcp_policy(h)->df_flow, 0);
 	stk_put_be16(udp, d->local_port);
 	stk_put_be16(udp + 2, d->peer_port);
 	stk_put_be16(udp + 4, (uint16_t)ulen);
