@@ -64,9 +64,11 @@ static void map_ts(const struct fp_persona *p, struct stk_tcp_policy *pol)
 	if (!p->seq.present)
 		return;
 	pol->ts.supported = p->seq.ts_supported;
-	if (p->seq.ts_random) { /* random offsets per connection */
-		pol->ts.scope = STK_TS_PER_FLOW;
-		pol->ts.hz = 1000;
+	if (p->seq.ts_random) {
+		/* TSvals jumping between connections: nmap reads a "rate" of
+		 * 2^TS Hz from them; one clock at that rate reads the same. */
+		pol->ts.scope = STK_TS_PER_HOST;
+		pol->ts.hz = p->seq.ts_class < 40 ? 1ull << p->seq.ts_class : 1ull << 39;
 	} else {
 		pol->ts.scope = STK_TS_PER_HOST;
 		pol->ts.hz = p->seq.ts_hz;
@@ -380,7 +382,10 @@ static void map_exact_syn(const struct fp_persona *p, struct stk_tcp_policy *pol
 				 * with the ISNs SEQ measures (T1's S= is probe 1's alone) */
 				x->a.respond = !p->seq.present || p->seq.respond;
 				x->a.flags = t1->present && t1->respond ? t1->flags : FP_TH_SYN | FP_TH_ACK;
-				x->a.seq = STK_AS_OTHER;
+				/* (a stack answering SYNs with seq = their ack, T1 S=A,
+				 * does so for all of them: then SEQ sees GCD 0) */
+				if (!t1->present || !t1->respond)
+					x->a.seq = STK_AS_OTHER;
 			}
 			if (sa->present) {
 				x->a.window = sa->window;
@@ -390,6 +395,14 @@ static void map_exact_syn(const struct fp_persona *p, struct stk_tcp_policy *pol
 				 * there; the generic window, no options. */
 				x->a.window = default_window(pol);
 				x->a.opts[0].kind = STK_TOPT_END;
+				if (p->seq.ts_supported && p->seq.present) {
+					/* SEQ still measures a timestamp clock */
+					x->a.opts[0] = (struct stk_topt){STK_TOPT_NOP, 0, 0, 0};
+					x->a.opts[1] = (struct stk_topt){STK_TOPT_NOP, 0, 0, 0};
+					x->a.opts[2] = (struct stk_topt){STK_TOPT_TS, 0, 0,
+									 p->seq.ts_hz || p->seq.ts_random ? 0 : 1};
+					x->a.opts[3].kind = STK_TOPT_END;
+				}
 			}
 		} else {
 			if (!p->ecn.present)

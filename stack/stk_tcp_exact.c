@@ -73,25 +73,31 @@ static double probe_units(unsigned i, double qm, double qs)
 		return qm < 1.5 ? 1 : floor(qm + 0.5);
 	if (qs < 3) {
 		/* Too fine for rounding: two levels a and a + b with m of the
-		 * five high have deviation b * sqrt(m (5 - m) / 20). */
-		double best = 1e9;
+		 * five high have deviation b * sqrt(m (5 - m) / 20) and mean
+		 * a + b m / 5; a may be 0 (no step) when b is 1, as long as
+		 * gcd(a, b) is 1. Best deviation, keeping the mean (ISR) close. */
+		double best = 1e9, ba = 1;
 		unsigned bb = 1, bm = 1;
 		for (unsigned b = 1; b <= 8; b++)
 			for (unsigned m = 1; m <= 2; m++) {
-				double d = fabs(log((double)b * sqrt(m * (5.0 - m) / 20.0) / qs));
-				if (d < best) {
-					best = d;
+				double a = floor(qm - (double)b * m / 5.0 + 0.5);
+				if (a < 0)
+					a = 0;
+				if (a == 0 && b > 1)
+					continue;
+				while (a > 0 && b > 1 && fmod(a, (double)b) == 0)
+					a += 1;
+				double mean = a + (double)b * m / 5.0;
+				double score = fabs(log((double)b * sqrt(m * (5.0 - m) / 20.0) / qs)) +
+					       2 * fmax(0, fabs(log(mean / qm)) - 0.3);
+				if (score < best) {
+					best = score;
+					ba = a;
 					bb = b;
 					bm = m;
 				}
 			}
-		double a = floor(qm - (double)bb * bm / 5.0 + 0.5);
-		if (a < 1)
-			a = 1;
-		/* gcd(a, a + b) = gcd(a, b) must be 1 */
-		while (bb > 1 && fmod(a, (double)bb) == 0)
-			a += 1;
-		return a + (double)bb * (bm == 1 ? one[i] : two[i]);
+		return ba + (double)bb * (bm == 1 ? one[i] : two[i]);
 	}
 	double q;
 	if (qs <= qm) {
@@ -122,7 +128,7 @@ uint32_t stk_isn_probe(struct stk_ctx *ctx, struct stk_host *h, uint32_t rip, un
 		double units = probe_units(k - 2, ip->rate * dt / gcd, ip->sd * dt / gcd);
 		/* The steps must not share a factor, or nmap's GCD would be that
 		 * factor times ours: move this one to the nearest coprime count. */
-		if (g->probe_units_gcd > 1 && units < 4294967295.0) {
+		if (g->probe_units_gcd > 1 && units >= 1 && units < 4294967295.0) {
 			uint32_t u = (uint32_t)units;
 			for (uint32_t d = 0; d < 64; d++) {
 				if (gcd_u32(g->probe_units_gcd, u + d) == 1) {

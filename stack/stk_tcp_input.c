@@ -214,7 +214,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		uint32_t cookie = stk_cookie_make(ctx, pc->h->ip_raw, pc->rip, pc->lport, pc->rport, s->seq,
 						  syn_bits, peer_mss, s->ws);
 		uint32_t off = stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
-		uint32_t hz = stk_host_tcp_policy(pc->h)->ts.hz;
+		uint64_t hz = stk_host_tcp_policy(pc->h)->ts.hz;
 		si.ts_val = hz ? off + stk_clock_ticks(ctx->now_ns, hz) : 0;
 		if (x) {
 			ain.isn = cookie;

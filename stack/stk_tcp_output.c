@@ -104,7 +104,7 @@ uint32_t stk_tcp_ts_offset(const struct stk_ctx *ctx, const struct stk_host *h, 
 
 static uint32_t tsval_at(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t offset)
 {
-	uint32_t hz = stk_host_tcp_policy(h)->ts.hz;
+	uint64_t hz = stk_host_tcp_policy(h)->ts.hz;
 	return hz ? offset + stk_clock_ticks(ctx->now_ns, hz) : 0;
 }
 

@@ -121,7 +121,7 @@ struct stk_ts_rule {
 	bool only_if_syn_ts;    /* answer with TS only when the SYN carried it (every
 				 * real stack; false reproduces honeyd's tell) */
 	uint8_t scope;          /* enum stk_ts_scope */
-	uint32_t hz;            /* clock rate; 0 sends TSval 0 (nmap TS=0) */
+	uint64_t hz;            /* clock rate; 0 sends TSval 0 (nmap TS=0) */
 };
 
 /* Segments no connection accepts (nmap T2..T7, and every scanner's
@@ -327,10 +327,12 @@ bool stk_bucket_take(struct stk_bucket *b, uint64_t now_ns, uint16_t rate_per_s,
 
 /* The value of a clock running at rate_hz at time now_ns, modulo 2^32:
  * exact, and without 128-bit arithmetic (both divisions are by a constant). */
-static inline uint32_t stk_clock_ticks(uint64_t now_ns, uint32_t rate_hz)
+static inline uint32_t stk_clock_ticks(uint64_t now_ns, uint64_t rate_hz)
 {
 	uint64_t s = now_ns / 1000000000u, ns = now_ns % 1000000000u;
-	return (uint32_t)(s * rate_hz + ns * rate_hz / 1000000000u);
+	/* modulo 2^32 throughout; rates above 2^32 Hz (what nmap reads from
+	 * random timestamps) need the 128-bit product for the fraction */
+	return (uint32_t)(s * rate_hz + (uint64_t)((unsigned __int128)ns * rate_hz / 1000000000u));
 }
 
 #endif
