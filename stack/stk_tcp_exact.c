@@ -64,7 +64,7 @@ static uint32_t gcd_u32(uint32_t a, uint32_t b)
  * (units / dt) have mean qm and sample deviation qs (both in units per
  * interval), as closely as integers allow, never sharing a factor (nmap
  * would print their common factor times the GCD). */
-static double probe_units(unsigned i, double qm, double qs)
+static double probe_units(unsigned i, double qm, double qs, double qmax)
 {
 	static const double sym[5] = {1, -1, 1, -1, 0};  /* mean 0, sample sd 1 */
 	static const double one[5] = {1, 0, 0, 0, 0};    /* m = 1 high of 5 */
@@ -99,19 +99,43 @@ static double probe_units(unsigned i, double qm, double qs)
 			}
 		return ba + (double)bb * (bm == 1 ? one[i] : two[i]);
 	}
-	double q;
-	if (qs <= qm) {
-		q = qm + qs * sym[i];
+	/* Rates cannot go below 0, nor a step above 2^31 (nmap takes the
+	 * shorter way round the 32-bit circle): among the symmetric pattern
+	 * and two-level patterns (m of five high), clipped to [0, qmax], the
+	 * one closest to the wanted mean and deviation. */
+	double best_lo = qm, best_hi = qm, best = 1e18;
+	unsigned best_m = 0;
+	if (qm - qs >= 0 && qm + qs <= qmax) {
+		best = 0;
+		best_m = 0; /* symmetric */
 	} else {
-		/* Deviation above the mean: rates cannot go below 0 (nmap folds
-		 * differences), so one high step among four low ones:
-		 * low = mean - 0.447 sd, high = low + 2.236 sd. */
-		double lo = qm - 0.4472136 * qs;
-		if (lo < 0)
-			lo = 0;
-		q = lo + 2.2360680 * qs * one[i];
+		for (unsigned m = 1; m <= 4; m++) {
+			double span = qs / sqrt(m * (5.0 - m) / 20.0);
+			double lo = qm - span * m / 5.0, hi;
+			if (lo < 0)
+				lo = 0;
+			hi = lo + span;
+			if (hi > qmax)
+				hi = qmax;
+			double mean = lo + (hi - lo) * m / 5.0, sd = (hi - lo) * sqrt(m * (5.0 - m) / 20.0);
+			if (mean <= 0 || sd <= 0)
+				continue;
+			double score = fabs(log(mean / qm)) + fabs(log(sd / qs));
+			if (score < best) {
+				best = score;
+				best_m = m;
+				best_lo = lo;
+				best_hi = hi;
+			}
+		}
 	}
+	static const unsigned high[5][5] = {
+		{0}, {1, 0, 0, 0, 0}, {1, 0, 1, 0, 0}, {1, 1, 0, 1, 0}, {1, 1, 1, 1, 0},
+	};
+	double q = best_m == 0 ? qm + qs * sym[i] : high[best_m][i] ? best_hi : best_lo;
 	q = floor(q + 0.5);
+	if (q > qmax)
+		q = qmax;
 	return q < 1 ? 1 : q;
 }
 
@@ -125,7 +149,7 @@ uint32_t stk_isn_probe(struct stk_ctx *ctx, struct stk_host *h, uint32_t rip, un
 	if (ip->on && k >= 2 && k <= 6 && g->probe_peer == rip && g->probe_k && g->probe_k < k &&
 	    dt_ns < 5ull * 1000000000ull) {
 		double dt = (double)dt_ns / 1e9;
-		double units = probe_units(k - 2, ip->rate * dt / gcd, ip->sd * dt / gcd);
+		double units = probe_units(k - 2, ip->rate * dt / gcd, ip->sd * dt / gcd, floor(2147483647.0 / gcd));
 		/* The steps must not share a factor, or nmap's GCD would be that
 		 * factor times ours: move this one to the nearest coprime count. */
 		if (g->probe_units_gcd > 1 && units >= 1 && units < 4294967295.0) {
