@@ -37,8 +37,12 @@ static void usage(FILE *out)
 		"      --events-rate N     at most N records per second (default 20000 live, no limit\n"
 		"                          for --backend pcap; 0 = no limit); the rest are counted\n"
 		"                          as rate_limited\n"
-		"      --nmap-os-db PATH   nmap's OS database, read when nmap_os= names an entry\n"
-		"                          (default " DECNET_NMAP_OS_DB ", or $DECNET_NMAP_OS_DB)\n"
+		"      --nmap-os-db PATH   nmap's OS database: nmap_os= entries, and the entry each\n"
+		"                          family stands for (default " DECNET_NMAP_OS_DB ",\n"
+		"                          or $DECNET_NMAP_OS_DB)\n"
+		"      --family-tables     family deckies (nmap_os = linux|windows|bsd|embedded|cisco)\n"
+		"                          use the built-in family tables instead of their\n"
+		"                          nmap-os-db entry (the fallback when nmap is not installed)\n"
 		"  -q, --quiet             only warnings and errors on stderr\n"
 		"  -v, --verbose           debug messages\n"
 		"  -h, --help              this help\n"
@@ -59,7 +63,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-enum { OPT_PCAP_IN = 256, OPT_PCAP_OUT, OPT_CONTROL, OPT_RING, OPT_RING_MB, OPT_MAX, OPT_STATS, OPT_EVENTS, OPT_OSDB, OPT_EVRATE };
+enum { OPT_PCAP_IN = 256, OPT_PCAP_OUT, OPT_CONTROL, OPT_RING, OPT_RING_MB, OPT_MAX, OPT_STATS, OPT_EVENTS, OPT_OSDB, OPT_EVRATE, OPT_FAMTAB };
 
 int main(int argc, char **argv)
 {
@@ -77,6 +81,7 @@ int main(int argc, char **argv)
 		{"events", required_argument, 0, OPT_EVENTS},
 		{"nmap-os-db", required_argument, 0, OPT_OSDB},
 		{"events-rate", required_argument, 0, OPT_EVRATE},
+		{"family-tables", no_argument, 0, OPT_FAMTAB},
 		{"quiet", no_argument, 0, 'q'},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
@@ -119,6 +124,7 @@ int main(int argc, char **argv)
 		case OPT_STATS: opt.stats_on_exit = true; break;
 		case OPT_EVENTS: opt.events_file = optarg; break;
 		case OPT_OSDB: opt.nmap_os_db = optarg; break;
+		case OPT_FAMTAB: opt.family_tables = true; break;
 		case OPT_EVRATE:
 			if (parse_uint(optarg, 100000000, &v)) {
 				fprintf(stderr, "decnetd: --events-rate: expected a number, got '%s'\n", optarg);

@@ -150,17 +150,28 @@ struct eng_persona {
  * persona (once per entry, shared), or its family's defaults. */
 static struct stk_host_policy decky_policy(struct eng_engine *e, const struct fleet_decky *d)
 {
-	char canon[FLEET_OS_MAX];
+	char canon[FLEET_OS_MAX], err[256];
 	enum fp_family fam;
 	size_t idx;
-	if (fleet_nmap_os_resolve(d->nmap_os, canon, &fam) == 0 ||
-	    fleet_osdb_resolver_entry(&e->osdb, d->nmap_os, &idx) != 0)
+	if (fleet_nmap_os_resolve(d->nmap_os, canon, &fam) == 0) {
+		/* A family stands for one real entry (fp_persona_family_entry);
+		 * without nmap's database, the family's own tables. */
+		struct fp_osdb *fdb = e->opt.family_tables ? NULL : fleet_osdb_resolver_db(&e->osdb, err, sizeof(err));
+		if (!fdb || fp_persona_family_entry(fdb, fam, &idx) != 0) {
+			if (!e->opt.family_tables && !e->warned_family_tables) {
+				eng_log(ENG_LOG_WARN, "nmap's OS database is not available (%s): family deckies use "
+						      "the built-in family tables", fdb ? "no family entry" : err);
+				e->warned_family_tables = true;
+			}
+			return family_policy(d->family);
+		}
+	} else if (fleet_osdb_resolver_entry(&e->osdb, d->nmap_os, &idx) != 0) {
 		return family_policy(d->family);
+	}
 	for (size_t i = 0; i < e->n_personas; i++)
 		if (e->personas[i]->p.entry == idx)
 			return e->personas[i]->host;
 	struct eng_persona *ep = calloc(1, sizeof(*ep));
-	char err[256];
 	struct fp_osdb *db = fleet_osdb_resolver_db(&e->osdb, err, sizeof(err));
 	if (!ep || !db || fp_persona_compile(db, idx, &ep->p, err, sizeof(err)) != 0 ||
 	    stk_policy_from_persona(&ep->p, &ep->pol, &ep->host) != 0) {

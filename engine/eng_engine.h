@@ -42,6 +42,7 @@ struct eng_options {
 	const char *events_file; /* NDJSON event records (append), "-" = stdout */
 	uint32_t events_rate;    /* records per second at most, 0 = unlimited */
 	const char *nmap_os_db;  /* nmap-os-db path (NULL: build default / $DECNET_NMAP_OS_DB) */
+	bool family_tables;      /* families use built-in tables, not their nmap-os-db entry */
 	bool quiet;
 };
 
@@ -51,6 +52,7 @@ struct eng_engine {
 	struct fleet_osdb_resolver osdb; /* nmap_os= entry names; loaded on first use */
 	struct eng_persona **personas;   /* compiled nmap-os-db entries, shared by deckies */
 	size_t n_personas, cap_personas;
+	bool warned_family_tables;       /* logged once: no database for family entries */
 	struct eng_loop *loop;
 	struct eng_io *io;
 	struct stk_hosts hosts;

@@ -4,7 +4,9 @@
 # in order, what decnetd answered live when the capture was recorded
 # (tests/integration/data/record-replay.sh). tshark then checks every answer
 # independently: checksums valid, TTLs per family, nothing malformed. Needs
-# no root.
+# no root. The fixtures were recorded with the built-in family tables
+# (--family-tables); family deckies normally wear their nmap-os-db entry,
+# whose answers the persona tests (nmap_sim, persona_nmap) check.
 set -u
 DECNETD=${DECNETD:-$DECNET_BUILD/decnetd}
 data=$DECNET_SRC/tests/integration/data
@@ -13,7 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-"$DECNETD" -c "$data/three-families.ini" -b pcap --pcap-in "$data/replay-in.pcap" \
+"$DECNETD" -c "$data/three-families.ini" --family-tables -b pcap --pcap-in "$data/replay-in.pcap" \
 	--pcap-out "$tmp/out.pcap" --stats-on-exit >"$tmp/stats.json" 2>"$tmp/err" || { cat "$tmp/err"; fail "decnetd exit $?"; }
 python3 "$DECNET_SRC/tests/integration/pcapdiff.py" "$data/replay-expected.pcap" "$tmp/out.pcap" || fail "answers differ from the recording"
 

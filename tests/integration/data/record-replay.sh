@@ -15,7 +15,7 @@ lab_up rec$$
 scan tcpdump -q -i scan0 -w "$LAB_DIR/all.pcap" -U 2>/dev/null &
 TCPD=$!
 sleep 1
-lab_engine "$DECNET_SRC/tests/integration/data/three-families.ini"
+lab_engine "$DECNET_SRC/tests/integration/data/three-families.ini" --family-tables
 for ip in 10.77.0.10 10.77.0.11 10.77.0.12; do scan arping -c 2 -W 0.1 -i scan0 $ip >/dev/null; done
 scan arping -c 1 -w 1 -i scan0 10.77.0.99 >/dev/null || true
 scan ping -c 2 -i 0.1 -s 100 10.77.0.10 >/dev/null
