@@ -381,10 +381,20 @@ static void map_exact_syn(const struct fp_persona *p, struct stk_tcp_policy *pol
 				/* probes 2..6 are answered whenever the SEQ test says so,
 				 * with the ISNs SEQ measures (T1's S= is probe 1's alone) */
 				x->a.respond = !p->seq.present || p->seq.respond;
-				x->a.flags = t1->present && t1->respond ? t1->flags : FP_TH_SYN | FP_TH_ACK;
+				if (p->seq.present && !p->seq.respond && sa->present) {
+					/* SEQ R=N yet OPS/WIN recorded: the stack answered
+					 * those SYNs, but not with a SYN-ACK SEQ could use
+					 * (e.g. a RST under SYN-flood protection). */
+					x->a.respond = true;
+					x->a.flags = FP_TH_RST | FP_TH_ACK;
+					x->a.seq = STK_AS_ZERO;
+					x->a.ack = STK_AA_SEQ_PLUS;
+				}
+				if (!(x->a.flags & FP_TH_RST))
+					x->a.flags = t1->present && t1->respond ? t1->flags : FP_TH_SYN | FP_TH_ACK;
 				/* (a stack answering SYNs with seq = their ack, T1 S=A,
 				 * does so for all of them: then SEQ sees GCD 0) */
-				if (!t1->present || !t1->respond)
+				if ((!t1->present || !t1->respond) && !(x->a.flags & FP_TH_RST))
 					x->a.seq = STK_AS_OTHER;
 			}
 			if (sa->present) {

@@ -460,11 +460,10 @@ int nmap_sim_run(struct tl *l, const struct nmap_sim_cfg *cfg, struct fp_subject
 		}
 		if (!(lastipid != 0 && o.ip_id == lastipid))
 			lastipid = o.ip_id;
-		if (!(o.flags & STK_TH_RST)) {
-			tl_nmap_opts(&o, ops[i], sizeof(ops[i]));
-			win[i] = o.win;
-			have_ops[i] = true;
-		}
+		/* processTOpsResp/processTWinResp take any answer, RSTs too */
+		tl_nmap_opts(&o, ops[i], sizeof(ops[i]));
+		win[i] = o.win;
+		have_ops[i] = true;
 		/* nmap's kernel resets the half-open connection */
 		send_tcp(l, (uint16_t)(PORT_BASE + i), cfg->open_port, SEQ_BASE + i + 1, STK_TH_RST, 0, NULL, 0,
 			 false, 0, 0);
