@@ -3,8 +3,11 @@
  * actions (send, close, abort), timer advances and UDP datagrams, run
  * through stk_input_burst and stk_timers_advance as the engine drives them.
  *
- * The first bytes pick the persona family, the service's behaviour, the
- * SYN-cookie threshold and the flow memcap. Checked after every step: each
+ * The first bytes pick the persona (a family's table, or one of 64 entries
+ * of nmap's nmap-os-db compiled into exact answers when the database is
+ * installed), the service's behaviour, the SYN-cookie threshold and the
+ * flow memcap. SYNs sometimes carry nmap's own probe option layouts, so
+ * the exact-answer path (stk_tcp_exact.c) runs as often as the generic one. Checked after every step: each
  * answer is a well-formed frame with valid checksums, no pool buffer leaks,
  * the flow table stays within its cap. At the end ten minutes of silence
  * must leave nothing behind: no flow, timer, send chunk or pending output.
@@ -13,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decnet_config.h"
+#include "fingerprints/fp_persona.h"
 #include "stack/stk.h"
+#include "stack/stk_persona.h"
 #include "stack/stk_proto.h"
 #include "stack/stk_tcp.h"
 #include "stack/stk_tcp_int.h"
@@ -40,7 +46,51 @@ struct fz {
 	uint8_t mode;           /* service behaviour */
 	struct stk_tcp_sock *sock;
 	const uint8_t *in, *end;
+	const uint8_t *fixed_opts; /* the next segment's options, when set */
+	unsigned fixed_len;
 };
+
+/* nmap's SEQ probe 1, 3, 4 and 6 layouts and its ECN probe. */
+static const uint8_t nmap_opts[5][20] = {
+	{3, 3, 10, 1, 2, 4, 5, 0xb4, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 4, 2},
+	{8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 1, 3, 3, 5, 1, 2, 4, 2, 0x80},
+	{4, 2, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 3, 3, 10, 0},
+	{2, 4, 1, 9, 4, 2, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0},
+	{3, 3, 10, 1, 2, 4, 5, 0xb4, 4, 2, 1, 1},
+};
+static const unsigned nmap_optlen[5] = {20, 20, 16, 16, 12};
+
+/* Compiled personas, made on first use (1-2 ms each) and kept: state a
+ * fuzzer must hold across runs. NULL when nmap's database is missing. */
+static const struct stk_host_policy *compiled_persona(unsigned pick)
+{
+	static struct fp_osdb *db;
+	static bool tried;
+	static struct {
+		bool done, ok;
+		struct stk_tcp_policy pol;
+		struct stk_host_policy host;
+	} cache[64];
+	if (!tried) {
+		char err[256];
+		const char *path = getenv("DECNET_NMAP_OS_DB");
+		tried = true;
+		if (fp_osdb_load(path && *path ? path : DECNET_NMAP_OS_DB, &db, err, sizeof(err)) != 0)
+			db = NULL;
+	}
+	if (!db)
+		return NULL;
+	pick %= 64;
+	if (!cache[pick].done) {
+		static struct fp_persona p;
+		char err[256];
+		size_t idx = pick * (fp_osdb_count(db) / 64);
+		cache[pick].done = true;
+		cache[pick].ok = fp_persona_compile(db, idx, &p, err, sizeof(err)) == 0 &&
+				 stk_policy_from_persona(&p, &cache[pick].pol, &cache[pick].host) == 0;
+	}
+	return cache[pick].ok ? &cache[pick].host : NULL;
+}
 
 static uint8_t take8(struct fz *z)
 {
@@ -209,8 +259,14 @@ static void segment(struct fz *z, uint16_t sport, uint16_t dport, uint8_t flags,
 	t[13] = flags;
 	stk_put_be16(t + 14, win);
 	memset(t + 16, 0, 4);
-	for (unsigned i = 0; i < optlen; i++)
-		t[20 + i] = take8(z);
+	if (z->fixed_opts) {
+		memset(t + 20, 0, optlen);
+		memcpy(t + 20, z->fixed_opts, z->fixed_len < optlen ? z->fixed_len : optlen);
+		z->fixed_opts = NULL;
+	} else {
+		for (unsigned i = 0; i < optlen; i++)
+			t[20 + i] = take8(z);
+	}
 	for (unsigned i = 0; i < len; i++)
 		t[20 + optlen + i] = (uint8_t)(i & 1 ? 'X' : 'a' + i % 26);
 	uint32_t sum = stk_l4_pseudo(z->peer, z->decky, STK_IPPROTO_TCP, tlen);
@@ -235,8 +291,16 @@ static void step(struct fz *z)
 	switch (op & 7) {
 	case 0: /* SYN (with options) to the main port */
 		z->peer_seq = take32(z);
-		segment(z, 40000, 80, STK_TH_SYN | (b & (STK_TH_ECE | STK_TH_CWR | STK_TH_FIN)), z->peer_seq, 0,
-			take16(z), (b & 0x0f) * 4u > 40 ? 40 : (b & 0x0f) * 4u, 0);
+		if (op & 0x80) { /* one of nmap's probe layouts */
+			unsigned k = (op >> 3) % 5;
+			z->fixed_opts = nmap_opts[k];
+			z->fixed_len = nmap_optlen[k];
+			segment(z, 40000, 80, STK_TH_SYN | (b & (STK_TH_ECE | STK_TH_CWR | STK_TH_FIN)), z->peer_seq,
+				0, take16(z), nmap_optlen[k], 0);
+		} else {
+			segment(z, 40000, 80, STK_TH_SYN | (b & (STK_TH_ECE | STK_TH_CWR | STK_TH_FIN)), z->peer_seq,
+				0, take16(z), (b & 0x0f) * 4u > 40 ? 40 : (b & 0x0f) * 4u, 0);
+		}
 		z->peer_seq++;
 		break;
 	case 1: { /* near the main connection's window */
@@ -304,6 +368,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (stk_hosts_init(&z.hosts, 4) || stk_pool_init(&z.pool, MAX_TX))
 		abort();
 	struct stk_host_policy hp = {.ttl = 64, .tcp = stk_tcp_policy_family((enum fp_family)(data[0] % FP_FAMILY_COUNT))};
+	if (data[0] & 0x80) {
+		const struct stk_host_policy *cp = compiled_persona(data[0] & 0x7f);
+		if (cp)
+			hp = *cp;
+	}
 	stk_hosts_add(&z.hosts, z.decky, DECKY_MAC, &hp, NULL);
 	z.ctx.hosts = &z.hosts;
 	z.ctx.tx_pool = &z.pool;
