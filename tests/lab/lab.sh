@@ -138,6 +138,12 @@ lab_impair_stats() {
 lab_impair_stop() {
 	[ -n "${LAB_IMPAIR_PID:-}" ] || return 1
 	kill -TERM "$LAB_IMPAIR_PID" 2>/dev/null
+	# Polled, not only waited for: in $(...) it is not this shell's child.
+	local i
+	for i in $(seq 1 100); do
+		kill -0 "$LAB_IMPAIR_PID" 2>/dev/null || break
+		sleep 0.02
+	done
 	wait "$LAB_IMPAIR_PID" 2>/dev/null
 	LAB_IMPAIR_PID=
 	grep '^impair ' "$LAB_DIR/impair.out" | tail -n 2
