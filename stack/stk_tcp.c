@@ -3,6 +3,7 @@
  * output-pending list, both driven by stk_timers_advance().
  */
 #include "stack/stk_tcp_int.h"
+#include "stack/stk_frag.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -235,17 +236,18 @@ void stk_tcp_flush_pending(struct stk_ctx *ctx)
 bool stk_timers_pending(const struct stk_ctx *ctx)
 {
 	const struct stk_tcp *t = ctx->tcp;
-	return t && (t->wheel.armed || t->pend_head != STK_NONE);
+	return stk_frag_pending(ctx) || (t && (t->wheel.armed || t->pend_head != STK_NONE));
 }
 
 unsigned stk_timers_advance(struct stk_ctx *ctx, uint64_t now_ns, struct stk_pkt **tx,
 			    unsigned tx_cap, unsigned *n_tx)
 {
 	struct stk_tcp *t = ctx->tcp;
-	if (!t)
-		return 0;
 	if (now_ns > ctx->now_ns)
 		ctx->now_ns = now_ns;
+	stk_frag_expire(ctx, ctx->now_ns); /* reassembly timeouts ride the same tick */
+	if (!t)
+		return 0;
 	t->tx = tx;
 	t->tx_cap = tx_cap;
 	t->n_tx = n_tx;
