@@ -104,6 +104,10 @@ struct stk_frag;
 	X(tcp_flows_evicted, "connections evicted to make room (flow memcap)") \
 	X(tcp_bad_options, "malformed TCP options (the segment is still used)") \
 	X(tcp_sndbuf_full, "service sends cut short by the send-buffer limits") \
+	X(tcp_delayed_acks, "ACKs sent by the delayed-ACK timer (none rode on data)") \
+	X(tcp_keepalive_probes, "keepalive probes sent")                       \
+	X(tcp_keepalive_timeouts, "connections reset: keepalive probes unanswered") \
+	X(tcp_urgent_rx, "segments with URG from a peer (urgent data stays inline)") \
 	X(drop_tcp_short, "truncated TCP header")                              \
 	X(drop_tcp_hlen, "TCP data offset < 5 or past the packet")             \
 	X(drop_tcp_csum, "TCP checksum wrong")                                 \

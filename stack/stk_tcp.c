@@ -184,6 +184,62 @@ static bool rto_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	return true;
 }
 
+/* ---- delayed ACK and keepalive ------------------------------------------- */
+
+void stk_tcp_ack_delay(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
+	if (!p->delack_ms)
+		return;
+	if (f->quick_left) {
+		f->quick_left--;
+		return;
+	}
+	if (++f->delack_pend >= p->delack_segs)
+		return; /* every delack_segs-th segment: at once */
+	f->flags &= (uint16_t)~STK_F_ACK_NOW;
+	if (!(f->xflags & STK_X_DELACK)) {
+		f->xflags |= STK_X_DELACK;
+		f->delack_at = stk_now_ms(ctx) + p->delack_ms;
+		stk_flow_timer_update(ctx->tcp, f);
+	}
+}
+
+void stk_tcp_peer_heard(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	if (!(f->xflags & STK_X_KEEPALIVE))
+		return;
+	/* The wheel entry stays where it is: when it fires early the flow is
+	 * re-armed at the new deadline (cheaper than re-linking per segment). */
+	f->ka_sent = 0;
+	f->ka_at = stk_now_ms(ctx) + stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx])->keepalive_idle_ms;
+}
+
+/* Returns false when the flow was freed. */
+static bool keepalive_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
+	uint32_t now = stk_now_ms(ctx);
+	/* Only a quiet connection is probed: with data outstanding the
+	 * retransmission timer already finds out whether the peer is there. */
+	if ((f->state != STK_TCP_ESTABLISHED && f->state != STK_TCP_CLOSE_WAIT) || f->snd_una != f->snd_max ||
+	    f->sq_len) {
+		f->ka_sent = 0;
+		f->ka_at = now + p->keepalive_idle_ms;
+		return true;
+	}
+	if (f->ka_sent >= p->keepalive_probes) {
+		ctx->cnt.tcp_keepalive_timeouts++;
+		flow_reset_now(ctx, f, STK_CLOSE_TIMEOUT);
+		return false;
+	}
+	stk_tcp_keepalive_probe(ctx, f, p->keepalive_byte);
+	f->ka_sent++;
+	ctx->cnt.tcp_keepalive_probes++;
+	f->ka_at = now + p->keepalive_intvl_ms;
+	return true;
+}
+
 void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
 	struct stk_tcp *t = ctx->tcp;
@@ -198,6 +254,13 @@ void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 		if (!rto_fire(ctx, f))
 			return;
 	}
+	if ((f->xflags & STK_X_DELACK) && !stk_tick_before(now, f->delack_at)) {
+		ctx->cnt.tcp_delayed_acks++;
+		stk_tcp_send_ack(ctx, f); /* clears STK_X_DELACK */
+		f->xflags &= (uint8_t)~STK_X_DELACK;
+	}
+	if ((f->xflags & STK_X_KEEPALIVE) && !stk_tick_before(now, f->ka_at) && !keepalive_fire(ctx, f))
+		return;
 	if (!stk_tick_before(now, f->idle_at)) {
 		switch (f->state) {
 		case STK_TCP_TIME_WAIT:

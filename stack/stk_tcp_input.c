@@ -171,6 +171,7 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, cons
 	f->snd_wl1 = irs;
 	f->snd_wl2 = iss;
 	f->cwnd = p->init_cwnd_segs * f->mss;
+	f->quick_left = p->delack_quick;
 	f->ssthresh = UINT32_MAX / 2;
 	f->rto_ms = p->rto_init_ms;
 	stk_flow_set_state(t, f, STK_TCP_SYN_RCVD);
@@ -521,7 +522,8 @@ static bool data_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct
 {
 	const uint8_t *d = s->data;
 	uint32_t len = s->len, seq = s->seq;
-	f->flags |= STK_F_ACK_NOW; /* every data segment is acknowledged at once */
+	bool owed = f->flags & STK_F_ACK_NOW;
+	f->flags |= STK_F_ACK_NOW; /* at once, unless in-order data may wait (below) */
 	if (seq_lt(seq, f->rcv_nxt)) {
 		uint32_t skip = f->rcv_nxt - seq;
 		if (skip >= len)
@@ -547,7 +549,9 @@ static bool data_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct
 	if (deliver(ctx, f, d, len) < len)
 		return false;
 	if (f->ooo_head != STK_NONE)
-		*fin_due = drain_ooo(ctx, f);
+		*fin_due = drain_ooo(ctx, f); /* a hole filled: ACK at once */
+	else if (!owed && all)
+		stk_tcp_ack_delay(ctx, f);
 	return all;
 }
 
@@ -596,6 +600,8 @@ static void window_update_check(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	uint32_t space = f->svc->recv_space(ctx, (struct stk_tcp_sock *)f);
 	if (space > t->cfg.rcv_wnd)
 		space = t->cfg.rcv_wnd;
+	if (space > (0xffffu << f->rcv_ws)) /* what the field can say (no scaling: 64 KiB) */
+		space = 0xffffu << f->rcv_ws;
 	uint32_t step = t->cfg.rcv_wnd / 2 < f->mss ? t->cfg.rcv_wnd / 2 : f->mss;
 	if (space >= offered + step && space >= 2 * offered)
 		f->flags |= STK_F_ACK_NOW;
@@ -716,6 +722,7 @@ static void flow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk
 		       const struct seg *s)
 {
 	stk_flow_touch(ctx->tcp, f);
+	stk_tcp_peer_heard(ctx, f);
 	if (f->state == STK_TCP_SYN_SENT) {
 		struct stk_syn_sent_seg ss = {s->seq, s->ack, s->tsval, s->wnd, s->mss, s->flags,
 					      s->syn_bits, s->ws, has_ts(s)};
@@ -724,7 +731,10 @@ static void flow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk
 	}
 	if (!flow_gate(ctx, pc, f, s) || !flow_ack(ctx, pc, f, s))
 		return;
-	/* Steps seven and eight: the text, then the FIN. */
+	/* Steps seven and eight: the text, then the FIN. Urgent data stays
+	 * in the stream, as RFC 6093 asks of applications (SO_OOBINLINE). */
+	if (s->flags & STK_TH_URG)
+		ctx->cnt.tcp_urgent_rx++;
 	bool all = true, fin_due = false;
 	if (s->len && !(f->flags & STK_F_ABORT_REQ)) {
 		if (f->flags & STK_F_PEER_FIN) {
