@@ -172,6 +172,7 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, cons
 	f->snd_wl2 = iss;
 	f->cwnd = p->init_cwnd_segs * f->mss;
 	f->quick_left = p->delack_quick;
+	f->recover = iss; /* RFC 6582: fast retransmit needs an ACK at or past it */
 	f->ssthresh = UINT32_MAX / 2;
 	f->rto_ms = p->rto_init_ms;
 	stk_flow_set_state(t, f, STK_TCP_SYN_RCVD);
@@ -398,10 +399,19 @@ static void dupack_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const stru
 		f->dupacks = 0;
 		return;
 	}
-	if (++f->dupacks == 3)
-		fast_retransmit(ctx, f);
-	else if (f->dupacks > 3 && (f->flags & STK_F_RECOVERY))
+	if (f->dupacks < UINT8_MAX) /* saturate: a wrap would count to 3 again */
+		f->dupacks++;
+	if (f->flags & STK_F_RECOVERY) {
+		/* Every further duplicate while recovering, also after a partial
+		 * ACK reset the count: one more segment has left the network
+		 * (RFC 6582 3.2 step 3); never a second halving. */
 		f->cwnd += f->mss;
+		return;
+	}
+	/* RFC 6582 3.2 step 2: not for duplicates of data sent before the last
+	 * recovery or timeout ended (those are the go-back-N's echoes). */
+	if (f->dupacks == 3 && seq_geq(s->ack, f->recover))
+		fast_retransmit(ctx, f);
 }
 
 /* Congestion window after `acked` new bytes (RFC 5681, NewReno RFC 6582). */
