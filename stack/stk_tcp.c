@@ -175,6 +175,7 @@ static bool rto_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	uint32_t flight = f->snd_max - f->snd_una;
 	f->ssthresh = flight / 2 > 2u * f->mss ? flight / 2 : 2u * f->mss;
 	f->cwnd = f->mss;
+	f->xflags &= (uint8_t)~(STK_X_LOAN1 | STK_X_LOAN2);
 	f->recover = f->snd_max; /* RFC 6582 4.1: duplicates of the go-back-N are no new loss */
 	f->snd_nxt = f->snd_una;
 	f->dupacks = 0;

@@ -363,7 +363,8 @@ static void fast_retransmit(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	f->flags &= (uint16_t)~STK_F_TIMING;
 	ctx->cnt.tcp_fast_retransmits++;
 	stk_tcp_retransmit_first(ctx, f);
-	f->cwnd = f->ssthresh + 3u * f->mss;
+	f->cwnd = f->ssthresh + 3u * f->mss; /* limited transmit's loan included */
+	f->xflags &= (uint8_t)~(STK_X_LOAN1 | STK_X_LOAN2);
 }
 
 /* Returns false when the ACK closed (freed) the connection. */
@@ -406,6 +407,16 @@ static void dupack_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const stru
 		 * ACK reset the count: one more segment has left the network
 		 * (RFC 6582 3.2 step 3); never a second halving. */
 		f->cwnd += f->mss;
+		return;
+	}
+	if (f->dupacks < 3) {
+		/* Limited transmit (RFC 3042): a new segment for each of the
+		 * first two duplicates, so a small window still gets its three
+		 * (new data only: not while a timeout's go-back-N resends). */
+		if (seq_geq(f->snd_nxt, f->snd_max) && seq_geq(s->ack, f->recover)) {
+			f->cwnd += f->mss;
+			f->xflags |= (f->xflags & STK_X_LOAN1) ? STK_X_LOAN2 : STK_X_LOAN1;
+		}
 		return;
 	}
 	/* RFC 6582 3.2 step 2: not for duplicates of data sent before the last
@@ -456,6 +467,11 @@ static bool ack_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct 
 	if (seq_lt(f->snd_nxt, f->snd_una))
 		f->snd_nxt = f->snd_una;
 	f->rxt_shift = 0;
+	if (f->xflags & (STK_X_LOAN1 | STK_X_LOAN2)) { /* limited transmit's loan back */
+		uint32_t loan = (uint32_t)(!!(f->xflags & STK_X_LOAN1) + !!(f->xflags & STK_X_LOAN2)) * f->mss;
+		f->cwnd = f->cwnd > loan + f->mss ? f->cwnd - loan : f->mss;
+		f->xflags &= (uint8_t)~(STK_X_LOAN1 | STK_X_LOAN2);
+	}
 	f->dupacks = 0;
 	if ((f->flags & STK_F_TIMING) && seq_geq(s->ack, f->rtt_seq)) {
 		f->flags &= (uint16_t)~STK_F_TIMING;

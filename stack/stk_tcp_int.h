@@ -78,6 +78,8 @@ enum {
 enum {
 	STK_X_DELACK = 1u << 0,     /* an ACK is owed by delack_at */
 	STK_X_KEEPALIVE = 1u << 1,  /* the service asked for keepalives (ka_at armed) */
+	STK_X_LOAN1 = 1u << 2,      /* cwnd holds one limited-transmit segment (RFC 3042) */
+	STK_X_LOAN2 = 1u << 3,      /* ... and a second one */
 };
 
 /* Link-layer addresses of the few stations active opens go to (backends),

@@ -7,7 +7,9 @@
  *  - duplicates of the go-back-N after a timeout started a fast
  *    retransmit (RFC 6582 4.1: recover = SND.MAX at the timeout);
  *  - the duplicate counter was a uint8_t that wrapped, so the 259th
- *    duplicate was "the third" again. */
+ *    duplicate was "the third" again;
+ *  - no limited transmit (RFC 3042): a window of two segments never got
+ *    three duplicates, every loss waited for the RTO. */
 #include <string.h>
 
 #include "stack/stk_tcp_policy.h"
@@ -57,6 +59,14 @@ static const struct rcase cases[] = {
 	  {OP_TIME, 1000, 0, 1, 0},               /* RTO: [0] again, cwnd 1 */
 	  {OP_ACK, 0, 4, 0, -1}}, /* old duplicates (the peer had [1..4]) */
 	 0, 1, 0},
+	{"a window of two: limited transmit brings the third duplicate",
+	 2,
+	 {{OP_QUEUE, 6 * MSS, 0, 2, 0},
+	  {OP_ACK, 0, 1, 1, 2 * MSS},             /* first duplicate: [2] goes out */
+	  {OP_ACK, 0, 1, 1, 3 * MSS},             /* second: [3] */
+	  {OP_ACK, 0, 1, 2, 0},                   /* third: fast retransmit, and [4] (cwnd 2 + 3) */
+	  {OP_ACK, 4 * MSS, 1, -1, -1}},
+	 1, 0, 2 * MSS},
 	{"300 duplicates in one recovery: still one fast retransmit",
 	 0,
 	 {{OP_QUEUE, 10 * MSS, 0, 10, 0},
