@@ -77,6 +77,8 @@ struct stk_frag;
 	X(drop_frag_overlap, "datagrams dropped for overlapping fragments (policy drop)") \
 	X(drop_frag_too_big, "fragments reaching past 65535 bytes (datagram dropped)") \
 	X(drop_frag_bad, "fragments empty, not a multiple of 8 bytes, or past the last one") \
+	X(frag_time_exceeded, "ICMP time exceeded (reassembly) sent for timed-out datagrams") \
+	X(drop_frag_icmp_ratelimit, "time exceeded suppressed by the persona's ICMP rate limit") \
 
 /* TCP and UDP (stk_tcp*.c, stk_udp.c). */
 #define STK_L4_COUNTERS(X)                                                     \

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stack/stk_tcp_policy.h"
 #include "stack/stk_wire.h"
 
 #define FRAG_MAX_PAYLOAD 65535u               /* an offset+length past this is too big */
@@ -35,6 +36,8 @@ struct frag_slot {
 	uint32_t held;            /* bytes charged to the memcap */
 	uint64_t expires_ns;
 	uint32_t prev, next;      /* age list */
+	uint8_t src_mac[6];       /* the sender's, for a time-exceeded error */
+	uint8_t have_mac;
 	uint8_t hdr[FRAG_HDR_ROOM];
 };
 
@@ -128,6 +131,8 @@ uint8_t *stk_frag_scratch(struct stk_ctx *ctx)
 	return ctx->frag ? ctx->frag->scratch : NULL;
 }
 
+static bool bit_get(const uint64_t *m, uint32_t b);
+
 /* ---- slots --------------------------------------------------------------- */
 
 static uint32_t slot_idx(const struct stk_frag *fr, const struct frag_slot *s)
@@ -204,14 +209,90 @@ static struct frag_slot *slot_new(struct stk_ctx *ctx, uint32_t src, uint32_t ds
 	return s;
 }
 
-void stk_frag_expire(struct stk_ctx *ctx, uint64_t now_ns)
+/* ICMP time exceeded, fragment reassembly, quoting the first fragment's
+ * header and 8 bytes of its data (RFC 792), or more as the persona's
+ * errors quote. Sent from the decky the datagram was for. */
+static void time_exceeded(struct stk_ctx *ctx, const struct frag_slot *s, struct stk_pkt **tx, unsigned tx_cap,
+			  unsigned *n_tx)
+{
+	struct stk_host *h = stk_hosts_lookup(ctx->hosts, s->dst);
+	if (!h || !s->hlen || !s->have_mac)
+		return; /* the decky is gone, or the first fragment never came */
+	const struct stk_tcp_policy *p = stk_host_tcp_policy(h);
+	const struct stk_unreach_rule *r = &p->unreach;
+	if (!p->frag_time_exceeded)
+		return;
+	if (!stk_bucket_take(&h->gen.unreach, ctx->now_ns, r->rate_per_s, r->burst)) {
+		ctx->cnt.drop_frag_icmp_ratelimit++;
+		return;
+	}
+	if (*n_tx >= tx_cap) {
+		ctx->cnt.drop_tx_full++;
+		return;
+	}
+	struct stk_pkt *out = stk_pool_get(ctx->tx_pool);
+	if (!out) {
+		ctx->cnt.drop_tx_nobuf++;
+		return;
+	}
+	const struct stk_frag *fr = ctx->frag;
+	/* The header and the data held from offset 0 on (the first fragment
+	 * was not the last: at least 8 bytes), as much as the persona's ICMP
+	 * errors quote (RFC 792: 8 bytes; Linux up to 576 bytes in all). */
+	const uint64_t *m = slot_map(fr, slot_idx(fr, s));
+	unsigned held = 0;
+	while (held < FRAG_BLOCKS && bit_get(m, held))
+		held++;
+	held *= 8u;
+	if (s->have_last && held > s->total)
+		held = s->total;
+	unsigned quote = r->quote_max > 28 ? r->quote_max - 28u : 0;
+	if (quote < s->hlen + 8u)
+		quote = s->hlen + 8u;
+	if (quote > s->hlen + held)
+		quote = s->hlen + held;
+	uint8_t *o = out->data;
+	memcpy(o + STK_ETH_O_DST, s->src_mac, 6);
+	memcpy(o + STK_ETH_O_SRC, h->mac, 6);
+	stk_put_be16(o + STK_ETH_O_TYPE, STK_ETHERTYPE_IPV4);
+	uint8_t *ip = o + STK_ETH_HLEN;
+	unsigned tot = STK_IP4_MIN_HLEN + STK_ICMP_HLEN + quote;
+	memset(ip, 0, STK_IP4_MIN_HLEN);
+	ip[STK_IP4_O_VIHL] = 0x45;
+	ip[STK_IP4_O_TOS] = r->tos;
+	stk_put_be16(ip + STK_IP4_O_LEN, (uint16_t)tot);
+	stk_put_be16(ip + STK_IP4_O_ID, stk_ipid_next(h, STK_IPID_ICMP));
+	stk_put_be16(ip + STK_IP4_O_FRAG, r->df ? STK_IP4_DF : 0);
+	ip[STK_IP4_O_TTL] = h->policy.icmp_ttl ? h->policy.icmp_ttl : h->policy.ttl;
+	ip[STK_IP4_O_PROTO] = STK_IPPROTO_ICMP;
+	memcpy(ip + STK_IP4_O_SRC, &s->dst, 4);
+	memcpy(ip + STK_IP4_O_DST, &s->src, 4);
+	stk_put_be16(ip + STK_IP4_O_CSUM, stk_csum(ip, STK_IP4_MIN_HLEN));
+	uint8_t *icmp = ip + STK_IP4_MIN_HLEN;
+	icmp[STK_ICMP_O_TYPE] = 11;
+	icmp[STK_ICMP_O_CODE] = 1;
+	memset(icmp + STK_ICMP_O_CSUM, 0, 6);
+	memcpy(icmp + STK_ICMP_HLEN, s->hdr, s->hlen);
+	memcpy(icmp + STK_ICMP_HLEN + s->hlen, slot_payload(fr, slot_idx(fr, s)), quote - s->hlen);
+	stk_put_be16(icmp + STK_ICMP_O_CSUM, stk_csum(icmp, STK_ICMP_HLEN + quote));
+	out->len = STK_ETH_HLEN + tot;
+	tx[(*n_tx)++] = out;
+	ctx->cnt.tx_frames++;
+	ctx->cnt.frag_time_exceeded++;
+}
+
+void stk_frag_expire(struct stk_ctx *ctx, uint64_t now_ns, struct stk_pkt **tx, unsigned tx_cap,
+		     unsigned *n_tx)
 {
 	struct stk_frag *fr = ctx->frag;
 	if (!fr)
 		return;
 	while (fr->old_head != FRAG_NONE && fr->slots[fr->old_head].expires_ns <= now_ns) {
+		struct frag_slot *s = &fr->slots[fr->old_head];
 		ctx->cnt.drop_frag_timeout++;
-		slot_free(fr, &fr->slots[fr->old_head]);
+		if (tx)
+			time_exceeded(ctx, s, tx, tx_cap, n_tx);
+		slot_free(fr, s);
 	}
 }
 
@@ -322,8 +403,8 @@ static const uint8_t *complete(struct stk_ctx *ctx, struct frag_slot *s, unsigne
 	return ip;
 }
 
-const uint8_t *stk_frag_input(struct stk_ctx *ctx, const struct stk_host *h, const uint8_t *ip,
-			      unsigned hlen, unsigned tot_len, unsigned *out_len)
+const uint8_t *stk_frag_input(struct stk_ctx *ctx, const struct stk_host *h, const uint8_t *src_mac,
+			      const uint8_t *ip, unsigned hlen, unsigned tot_len, unsigned *out_len)
 {
 	struct stk_frag *fr = ctx->frag;
 	if (!fr) {
@@ -331,7 +412,8 @@ const uint8_t *stk_frag_input(struct stk_ctx *ctx, const struct stk_host *h, con
 		return NULL;
 	}
 	ctx->cnt.frag_rx++;
-	stk_frag_expire(ctx, ctx->now_ns);
+	/* Timeouts are the stack tick's (stk_timers_advance, every few ms
+	 * while datagrams wait), which can also answer them. */
 	uint16_t fw = stk_be16(ip + STK_IP4_O_FRAG);
 	bool mf = fw & STK_IP4_MF;
 	uint32_t off = (uint32_t)(fw & STK_IP4_OFFMASK) * 8u;
@@ -353,6 +435,10 @@ const uint8_t *stk_frag_input(struct stk_ctx *ctx, const struct stk_host *h, con
 	if (!s)
 		s = slot_new(ctx, stk_load_raw32(ip + STK_IP4_O_SRC), stk_load_raw32(ip + STK_IP4_O_DST),
 			     stk_be16(ip + STK_IP4_O_ID), ip[STK_IP4_O_PROTO]);
+	if (src_mac && !s->have_mac) {
+		memcpy(s->src_mac, src_mac, 6);
+		s->have_mac = 1;
+	}
 	uint32_t si = slot_idx(fr, s);
 	const uint64_t *m = slot_map(fr, si);
 	/* The end is fixed by the last fragment: nothing may lie past it, and

@@ -30,6 +30,10 @@
  *   STK_FRAG_OVERLAP_LAST  the newest bytes win (some embedded stacks,
  *       Cisco).
  *
+ * On a timeout the persona decides whether an ICMP time exceeded
+ * (fragment reassembly) goes back, as Linux, Windows and lwIP send it
+ * when the first fragment came (stk_tcp_policy.frag_time_exceeded).
+ *
  * Reassembled datagrams leave through stk_frag_input's return value and
  * are then handled by the normal ICMP/UDP/TCP input. One context per
  * stack context (ctx->frag); not thread-safe. Without stk_frag_init every
@@ -64,16 +68,21 @@ int stk_frag_init(struct stk_ctx *ctx, const struct stk_frag_cfg *cfg);
 void stk_frag_destroy(struct stk_ctx *ctx);
 
 /* One validated IPv4 fragment (MF set or offset non-zero; header checksum
- * and lengths already checked by the caller) for decky h. Returns the
+ * and lengths already checked by the caller) for decky h, from the
+ * station src_mac (where a time-exceeded error would go; NULL: none). Returns the
  * reassembled datagram (IP header + payload, total length in *out_len,
  * fragment field cleared, header checksum valid) when this fragment
  * completed one, else NULL (held, or dropped and counted). The datagram
  * belongs to ctx->frag and stays valid until the next stk_frag_* call. */
-const uint8_t *stk_frag_input(struct stk_ctx *ctx, const struct stk_host *h, const uint8_t *ip,
-			      unsigned hlen, unsigned tot_len, unsigned *out_len);
+const uint8_t *stk_frag_input(struct stk_ctx *ctx, const struct stk_host *h, const uint8_t *src_mac,
+			      const uint8_t *ip, unsigned hlen, unsigned tot_len, unsigned *out_len);
 
-/* Drop datagrams whose time is up (counted). Called by stk_timers_advance. */
-void stk_frag_expire(struct stk_ctx *ctx, uint64_t now_ns);
+/* Drop datagrams whose time is up (counted), with an ICMP time exceeded
+ * (reassembly) for those whose first fragment came when the decky's
+ * persona sends one (stk_tcp_policy.frag_time_exceeded), appended to
+ * tx[*n_tx...tx_cap) (tx NULL: none). Called by stk_timers_advance. */
+void stk_frag_expire(struct stk_ctx *ctx, uint64_t now_ns, struct stk_pkt **tx, unsigned tx_cap,
+		     unsigned *n_tx);
 /* Datagrams under reassembly (stk_timers_pending keeps the tick going). */
 unsigned stk_frag_pending(const struct stk_ctx *ctx);
 /* Payload bytes held now. */

@@ -322,7 +322,7 @@ static void ipv4_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8
 		/* Held until the datagram is whole; then it goes on as if it
 		 * had come in one piece (the frame's MACs are the last
 		 * fragment's). */
-		ip = stk_frag_input(ctx, h, ip, hlen, tot_len, &tot_len);
+		ip = stk_frag_input(ctx, h, f + STK_ETH_O_SRC, ip, hlen, tot_len, &tot_len);
 		if (!ip)
 			return;
 		hlen = (ip[STK_IP4_O_VIHL] & 0x0f) * 4u; /* the first fragment's */

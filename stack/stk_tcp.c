@@ -310,7 +310,7 @@ unsigned stk_timers_advance(struct stk_ctx *ctx, uint64_t now_ns, struct stk_pkt
 	struct stk_tcp *t = ctx->tcp;
 	if (now_ns > ctx->now_ns)
 		ctx->now_ns = now_ns;
-	stk_frag_expire(ctx, ctx->now_ns); /* reassembly timeouts ride the same tick */
+	stk_frag_expire(ctx, ctx->now_ns, tx, tx_cap, n_tx); /* reassembly timeouts ride the same tick */
 	if (!t)
 		return 0;
 	t->tx = tx;

@@ -80,6 +80,7 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		 * quick ACKs at start; keepalive 7200/75 s x 9, no data byte. */
 		.delack_ms = 40, .delack_segs = 2, .delack_quick = 16,
 		.keepalive_idle_ms = 7200000, .keepalive_intvl_ms = 75000, .keepalive_probes = 9,
+		.frag_time_exceeded = true, /* ip_expire() */
 	},
 	[FP_FAMILY_WINDOWS] = {
 		.name = "windows",
@@ -118,6 +119,7 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		.delack_ms = 200, .delack_segs = 2,
 		.keepalive_idle_ms = 7200000, .keepalive_intvl_ms = 1000, .keepalive_probes = 10,
 		.keepalive_byte = true,
+		.frag_time_exceeded = true,
 	},
 	[FP_FAMILY_BSD] = {
 		.name = "bsd",
@@ -162,6 +164,7 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		 * keepcnt 8. */
 		.delack_ms = 100, .delack_segs = 2,
 		.keepalive_idle_ms = 7200000, .keepalive_intvl_ms = 75000, .keepalive_probes = 8,
+		.frag_time_exceeded = false, /* ip_reass.c frees a timed-out queue silently */
 	},
 	[FP_FAMILY_EMBEDDED] = {
 		.name = "embedded",
@@ -193,6 +196,7 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		 * second segment; TCP_KEEPIDLE/INTVL/CNT_DEFAULT 2 h, 75 s, 9. */
 		.delack_ms = 250, .delack_segs = 2,
 		.keepalive_idle_ms = 7200000, .keepalive_intvl_ms = 75000, .keepalive_probes = 9,
+		.frag_time_exceeded = true, /* ip_reass_free_complete_datagram() */
 	},
 	[FP_FAMILY_CISCO] = {
 		.name = "cisco",
@@ -225,6 +229,7 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		/* IOS (BSD-derived TCP): 200 ms delayed ACK, BSD keepalive. */
 		.delack_ms = 200, .delack_segs = 2,
 		.keepalive_idle_ms = 7200000, .keepalive_intvl_ms = 75000, .keepalive_probes = 8,
+		.frag_time_exceeded = true,
 	},
 };
 

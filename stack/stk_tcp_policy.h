@@ -217,6 +217,11 @@ struct stk_tcp_policy {
 	uint32_t keepalive_idle_ms, keepalive_intvl_ms;
 	uint8_t keepalive_probes;
 	bool keepalive_byte;
+	/* ICMP time exceeded, fragment reassembly (type 11 code 1, RFC 792,
+	 * RFC 1122 3.3.2 SHOULD) when a datagram whose first fragment came
+	 * times out; sent like the port unreachables (unreach: TOS, DF,
+	 * quote length, the same rate bucket). */
+	bool frag_time_exceeded;
 };
 
 /* Per-decky generator state, embedded in struct stk_host and reset by

@@ -8,11 +8,16 @@
 #    and counted (the linux persona's policy, stk_frag.h);
 #  - 100 lone first fragments (distinct IDs) fill the 64 reassembly slots:
 #    the oldest are evicted and counted, and a big ping still works;
+#  - 30 s later the lone fragments time out: ICMP time exceeded
+#    (reassembly) comes back, as many as the linux persona's ICMP rate
+#    limit lets through (tshark sees them);
 #  - the counters show the reassemblies and fragments sent.
 set -u
 . "$DECNET_SRC/tests/lab/lab.sh"
 lab_need_root
-command -v ping >/dev/null || { echo "FAIL: ping not installed"; exit 1; }
+for t in ping tshark; do
+	command -v $t >/dev/null || { echo "FAIL: $t not installed (tests need it)"; exit 1; }
+done
 LIN=10.77.0.20
 lab_up frag$$
 lab_engine "$DECNET_SRC/tests/integration/data/tcp-lab.ini" --stats-on-exit || exit 1
@@ -41,6 +46,9 @@ PY
 )
 [ "$got" = "3000 True" ] && pass "3000-byte UDP echo, in fragments both ways" || fail "UDP echo of 3000 bytes: '$got'"
 
+scan tshark -q -i scan0 -a duration:40 -w "$LAB_DIR/te.pcap" -f "icmp[0] == 11" >/dev/null 2>&1 &
+TSHARK=$!
+sleep 1 # tshark attaching
 # Scapy from the scanner: raw IP, the kernel's reassembly is not involved.
 scan /usr/bin/python3 - "$LIN" >"$LAB_DIR/scapy.out" 2>&1 <<'PY'
 import sys
@@ -62,6 +70,18 @@ grep -q sent "$LAB_DIR/scapy.out" || fail "scapy: $(cat "$LAB_DIR/scapy.out")"
 out=$(scan ping -c 2 -i 0.2 -W 2 -s 3000 $LIN 2>&1)
 echo "$out" | grep -q ' 2 received' && pass "ping -s 3000 after the slot flood" || fail "ping after the flood: $out"
 
+# The flood's datagrams time out 30 s after their first fragment.
+sleep 32
+kill -INT $TSHARK 2>/dev/null
+wait $TSHARK 2>/dev/null
+te=$(tshark -r "$LAB_DIR/te.pcap" -Y "icmp.type == 11 && icmp.code == 1 && ip.src == $LIN" -T fields -E occurrence=f -e ip.ttl 2>/dev/null)
+n_te=$(echo "$te" | grep -c .)
+if [ "$n_te" -ge 1 ] && [ "$n_te" -le 40 ] && [ "$(echo "$te" | sort -u)" = 64 ]; then
+	pass "reassembly timeouts: $n_te ICMP time exceeded (code 1) from the decky, TTL 64 (rate-limited)"
+else
+	fail "time exceeded: '$n_te' seen, TTLs '$(echo $te)'"
+fi
+
 lab_stop_engine || fail "decnetd exit status $?"
 stats=$(tail -n 1 "$LAB_DIR/engine.out")
 python3 - "$stats" <<'PY' || fail "engine counters"
@@ -69,7 +89,10 @@ import json, sys
 s = json.loads(sys.argv[1])["stack"]
 keys = [k for k in s if k.startswith("frag_") or k.startswith("drop_frag_")]
 print("counters:", {k: s[k] for k in keys})
-bad = [k for k in keys if k.startswith("drop_") and k not in ("drop_frag_overlap", "drop_frag_slots") and s[k]]
+expected = ("drop_frag_overlap", "drop_frag_slots", "drop_frag_timeout", "drop_frag_icmp_ratelimit")
+bad = [k for k in keys if k.startswith("drop_") and k not in expected and s[k]]
+if s["drop_frag_timeout"] < 60 or s["frag_time_exceeded"] < 1:
+    bad.append("no timeouts / time exceeded")
 if s["drop_frag_overlap"] != 1:
     bad.append("the overlapping datagram was not dropped (once)")
 if s["drop_frag_slots"] < 100 - 64:

@@ -14,6 +14,7 @@
 #include "stack/stk_frag.h"
 #include "stack/stk_proto.h"
 #include "stack/stk_tcp.h"
+#include "stack/stk_tcp_policy.h"
 #include "stack/stk_wire.h"
 #include "tests/unit/tap.h"
 
@@ -169,7 +170,7 @@ static void run_case(const struct frag_case *c)
 	unsigned got_len = 0, done_at = c->n;
 	for (unsigned k = 0; k < c->n && !got; k++) {
 		unsigned len = make_frag(ip, 0x4242, c->p[k].off, c->p[k].len, c->p[k].mf, c->p[k].fill);
-		got = stk_frag_input(&l.ctx, l.h, ip, 20, len, &got_len);
+		got = stk_frag_input(&l.ctx, l.h, NULL, ip, 20, len, &got_len);
 		if (got)
 			done_at = k + 1;
 	}
@@ -246,23 +247,23 @@ static void test_memcap(void)
 	/* Two half-datagrams of 1600 bytes, then a third: the oldest goes. */
 	for (uint16_t id = 1; id <= 3; id++) {
 		unsigned len = make_frag(ip, id, 0, 1600, true, 0);
-		CHECK(stk_frag_input(&l.ctx, l.h, ip, 20, len, &out) == NULL);
+		CHECK(stk_frag_input(&l.ctx, l.h, NULL, ip, 20, len, &out) == NULL);
 	}
 	CHECK_EQ(l.ctx.cnt.drop_frag_memcap, 1);
 	CHECK_EQ(stk_frag_pending(&l.ctx), 2);
 	CHECK_EQ(stk_frag_bytes_held(&l.ctx), 3200);
 	/* Datagram 1's end now starts a new, incomplete datagram. */
 	unsigned len = make_frag(ip, 1, 1600, 8, false, 0);
-	CHECK(stk_frag_input(&l.ctx, l.h, ip, 20, len, &out) == NULL);
+	CHECK(stk_frag_input(&l.ctx, l.h, NULL, ip, 20, len, &out) == NULL);
 	/* Datagram 3 still completes. */
 	len = make_frag(ip, 3, 1600, 8, false, 0);
-	const uint8_t *d = stk_frag_input(&l.ctx, l.h, ip, 20, len, &out);
+	const uint8_t *d = stk_frag_input(&l.ctx, l.h, NULL, ip, 20, len, &out);
 	CHECK(d != NULL);
 	CHECK_EQ(out, 20 + 1608);
 	/* One datagram larger than the whole cap is refused, nothing else lost. */
 	for (unsigned off = 0; off < 4800; off += 1600) {
 		len = make_frag(ip, 9, off, 1600, true, 0);
-		stk_frag_input(&l.ctx, l.h, ip, 20, len, &out);
+		stk_frag_input(&l.ctx, l.h, NULL, ip, 20, len, &out);
 	}
 	CHECK(stk_frag_bytes_held(&l.ctx) <= cfg.memcap_bytes);
 	CHECK(l.ctx.cnt.drop_frag_memcap >= 3);
@@ -274,22 +275,22 @@ static void test_memcap(void)
 	lab_init(&l, 0, &cfg);
 	for (uint16_t id = 1; id <= 3; id++) {
 		len = make_frag(ip, id, 0, 8, true, 0);
-		CHECK(stk_frag_input(&l.ctx, l.h, ip, 20, len, &out) == NULL);
+		CHECK(stk_frag_input(&l.ctx, l.h, NULL, ip, 20, len, &out) == NULL);
 	}
 	CHECK_EQ(l.ctx.cnt.drop_frag_slots, 1);
 	CHECK_EQ(stk_frag_pending(&l.ctx), 2);
 	len = make_frag(ip, 1, 8, 8, false, 0); /* 1 was evicted: held anew */
-	CHECK(stk_frag_input(&l.ctx, l.h, ip, 20, len, &out) == NULL);
+	CHECK(stk_frag_input(&l.ctx, l.h, NULL, ip, 20, len, &out) == NULL);
 	len = make_frag(ip, 3, 8, 8, false, 0);
-	CHECK(stk_frag_input(&l.ctx, l.h, ip, 20, len, &out) != NULL);
+	CHECK(stk_frag_input(&l.ctx, l.h, NULL, ip, 20, len, &out) != NULL);
 	/* Different keys never mix: same ID, other protocol. */
 	len = make_frag(ip, 7, 0, 8, true, 0);
-	stk_frag_input(&l.ctx, l.h, ip, 20, len, &out);
+	stk_frag_input(&l.ctx, l.h, NULL, ip, 20, len, &out);
 	len = make_frag(ip, 7, 8, 8, false, 0);
 	ip[9] = 6;
 	stk_put_be16(ip + 10, 0);
 	stk_put_be16(ip + 10, stk_csum(ip, 20));
-	CHECK(stk_frag_input(&l.ctx, l.h, ip, 20, len, &out) == NULL);
+	CHECK(stk_frag_input(&l.ctx, l.h, NULL, ip, 20, len, &out) == NULL);
 	lab_free(&l);
 
 	CHECK_EQ(stk_frag_init(&(struct stk_ctx){0}, &(struct stk_frag_cfg){0}), -EINVAL);
@@ -354,7 +355,7 @@ static void test_big_ping(void)
 		CHECK_EQ(stk_be16(ip + 6) & STK_IP4_DF, 0);
 		CHECK_EQ(ip[8], 64);
 		CHECK_EQ(!!(stk_be16(ip + 6) & STK_IP4_MF), k + 1 < l.n_tx);
-		d = stk_frag_input(&r.ctx, r.h, ip, 20, stk_be16(ip + 2), &dlen);
+		d = stk_frag_input(&r.ctx, r.h, NULL, ip, 20, stk_be16(ip + 2), &dlen);
 	}
 	CHECK(d != NULL);
 	if (d) {
@@ -396,6 +397,78 @@ static void test_big_ping(void)
 	lab_free(&l);
 }
 
+/* ---- time exceeded --------------------------------------------------------- */
+
+/* A datagram whose first fragment came and that times out gets an ICMP
+ * time exceeded (reassembly) when the persona sends one, quoting the
+ * first fragment; none without the first fragment, none from a persona
+ * that stays silent (bsd), and no more than its ICMP rate allows. */
+static void test_time_exceeded(void)
+{
+	static const struct {
+		const char *name;
+		enum fp_family fam;
+		bool first;      /* the offset-0 fragment came */
+		unsigned datagrams;
+		unsigned sent, limited;
+	} rows[] = {
+		{"linux, first fragment came", FP_FAMILY_LINUX, true, 1, 1, 0},
+		{"linux, only a later fragment", FP_FAMILY_LINUX, false, 1, 0, 0},
+		{"bsd stays silent", FP_FAMILY_BSD, true, 1, 0, 0},
+		{"windows", FP_FAMILY_WINDOWS, true, 1, 1, 0},
+		{"linux, 8 at once: its ICMP burst of 6", FP_FAMILY_LINUX, true, 8, 6, 2},
+	};
+	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct lab l;
+		lab_init(&l, 0, NULL);
+		l.h->policy.tcp = stk_tcp_policy_family(rows[i].fam);
+		l.h->policy.ttl = 77;
+		uint8_t icmp[64];
+		memset(icmp, 0x5a, sizeof(icmp));
+		struct stk_pkt *rx = &l.pkt;
+		for (unsigned d = 0; d < rows[i].datagrams; d++) {
+			l.pkt.len = echo_fragment(l.frame, icmp, sizeof(icmp), rows[i].first ? 0 : 16, 16, true);
+			stk_put_be16(l.frame + 14 + 4, (uint16_t)(0x900 + d));
+			stk_put_be16(l.frame + 14 + 10, 0);
+			stk_put_be16(l.frame + 14 + 10, stk_csum(l.frame + 14, 20));
+			stk_input_burst(&l.ctx, &rx, 1, l.tx, 64, &l.n_tx);
+		}
+		CHECK_EQ(l.n_tx, 0);
+		stk_timers_advance(&l.ctx, l.ctx.now_ns + 29999ull * 1000000u, l.tx, 64, &l.n_tx);
+		CHECK_EQ(l.n_tx, 0);
+		stk_timers_advance(&l.ctx, l.ctx.now_ns + 1000000u, l.tx, 64, &l.n_tx);
+		bool ok = l.n_tx == rows[i].sent && l.ctx.cnt.frag_time_exceeded == rows[i].sent &&
+			  l.ctx.cnt.drop_frag_icmp_ratelimit == rows[i].limited &&
+			  l.ctx.cnt.drop_frag_timeout == rows[i].datagrams;
+		if (!ok)
+			fprintf(stderr, "# %s: %u sent, %llu limited\n", rows[i].name, l.n_tx,
+				(unsigned long long)l.ctx.cnt.drop_frag_icmp_ratelimit);
+		CHECK(ok);
+		if (l.n_tx) {
+			const uint8_t *o = l.tx[0]->data, *ip = o + 14, *ic = ip + 20;
+			unsigned tot = stk_be16(ip + 2);
+			CHECK(memcmp(o, SCANNER_MAC, 6) == 0);
+			CHECK_EQ(l.tx[0]->len, 14 + tot);
+			CHECK_EQ(stk_csum(ip, 20), 0);
+			CHECK_EQ(ip[9], STK_IPPROTO_ICMP);
+			CHECK_EQ(ip[8], 77);
+			uint32_t src, dst;
+			memcpy(&src, ip + 12, 4);
+			memcpy(&dst, ip + 16, 4);
+			CHECK_EQ(src, ip_raw(DECKY_IP));
+			CHECK_EQ(dst, ip_raw(SCANNER_IP));
+			CHECK_EQ(ic[0], 11);
+			CHECK_EQ(ic[1], 1);
+			CHECK_EQ(stk_csum(ic, tot - 20), 0);
+			/* The first fragment's header (its ID) and data are quoted. */
+			CHECK_EQ(stk_be16(ic + 8 + 4), 0x900);
+			CHECK(tot - 20 - 8 >= 28 && tot - 20 - 8 <= 20 + 16);
+			CHECK(memcmp(ic + 8 + 20, icmp, 8) == 0);
+		}
+		lab_free(&l);
+	}
+}
+
 /* ---- cost ------------------------------------------------------------------ */
 
 static double now_s(void)
@@ -426,7 +499,7 @@ static void test_cost(void)
 		for (unsigned it = 0; it < iters; it++)
 			for (unsigned k = 0; k < n; k++) {
 				stk_put_be16(frags[k] + 4, (uint16_t)it); /* IP ID: the checksum is not checked here */
-				ok += stk_frag_input(&l.ctx, l.h, frags[k], 20, lens[k], &out) != NULL;
+				ok += stk_frag_input(&l.ctx, l.h, NULL, frags[k], 20, lens[k], &out) != NULL;
 			}
 		double t1 = now_s();
 		for (unsigned it = 0; it < iters; it++) {
@@ -449,6 +522,7 @@ int main(void)
 	test_table();
 	test_memcap();
 	test_big_ping();
+	test_time_exceeded();
 	test_cost();
 	return tap_done();
 }
