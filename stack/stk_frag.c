@@ -484,8 +484,16 @@ const uint8_t *stk_frag_input(struct stk_ctx *ctx, const struct stk_host *h, con
 		s->hlen = (uint8_t)hlen;
 		memcpy(s->hdr, ip, hlen);
 	}
-	if (s->have_last && s->hlen && s->blocks == (s->total + 7) / 8)
+	if (s->have_last && s->hlen && s->blocks == (s->total + 7) / 8) {
+		/* Each fragment was checked against its own header length; the
+		 * whole takes the first one's, which may be longer. */
+		if (s->hlen + s->total > FRAG_MAX_PAYLOAD) {
+			ctx->cnt.drop_frag_too_big++;
+			discard(ctx, s);
+			return NULL;
+		}
 		return complete(ctx, s, out_len);
+	}
 	return NULL;
 }
 

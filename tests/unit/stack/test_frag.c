@@ -293,6 +293,28 @@ static void test_memcap(void)
 	CHECK(stk_frag_input(&l.ctx, l.h, NULL, ip, 20, len, &out) == NULL);
 	lab_free(&l);
 
+	/* A first fragment with 40 bytes of options makes a datagram whose
+	 * later fragments (20-byte headers) each fit, too big as a whole. */
+	cfg.max_datagrams = 4;
+	lab_init(&l, 0, &cfg);
+	len = make_frag(ip, 77, 65488, 8, false, 0); /* 20 + 65496: fits alone */
+	CHECK(stk_frag_input(&l.ctx, l.h, NULL, ip, 20, len, &out) == NULL);
+	for (unsigned off = 1472; off < 65488; off += 1472) {
+		unsigned n = 65488 - off < 1472 ? 65488 - off : 1472;
+		len = make_frag(ip, 77, off, n, true, 0);
+		CHECK(stk_frag_input(&l.ctx, l.h, NULL, ip, 20, len, &out) == NULL);
+	}
+	len = make_frag(ip, 77, 0, 1472, true, 0); /* now with options: hlen 60 */
+	memmove(ip + 60, ip + 20, 1472);
+	memset(ip + 20, 1, 40); /* NOPs */
+	ip[0] = 0x4f;
+	stk_put_be16(ip + 2, 60 + 1472);
+	CHECK(stk_frag_input(&l.ctx, l.h, NULL, ip, 60, 60 + 1472, &out) == NULL);
+	CHECK_EQ(l.ctx.cnt.drop_frag_too_big, 1);
+	CHECK_EQ(l.ctx.cnt.frag_reassembled, 0);
+	CHECK_EQ(stk_frag_pending(&l.ctx), 0);
+	lab_free(&l);
+
 	CHECK_EQ(stk_frag_init(&(struct stk_ctx){0}, &(struct stk_frag_cfg){0}), -EINVAL);
 }
 
