@@ -260,6 +260,8 @@ void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 		ctx->cnt.tcp_delayed_acks++;
 		stk_tcp_send_ack(ctx, f); /* clears STK_X_DELACK */
 		f->xflags &= (uint8_t)~STK_X_DELACK;
+		if (f->flags & STK_F_ACK_NOW) /* no buffer: the next flush sends it */
+			stk_flow_pend(t, f);
 	}
 	if ((f->xflags & STK_X_KEEPALIVE) && !stk_tick_before(now, f->ka_at) && !keepalive_fire(ctx, f))
 		return;
