@@ -15,6 +15,7 @@
 
 #include "control/ctl_server.h"
 #include "fingerprints/fp_persona.h"
+#include "stack/stk_frag.h"
 #include "stack/stk_persona.h"
 #include "engine/eng_log.h"
 #include "protocols/proto.h"
@@ -524,6 +525,7 @@ static void engine_cleanup(struct eng_engine *e)
 		eng_loop_free(e->loop);
 	eng_events_close(&e->events);
 	stk_tcp_destroy(&e->stk);
+	stk_frag_destroy(&e->stk);
 	proto_steer_pool_destroy(&e->steer); /* after the stack: closed() uses it */
 	for (size_t i = 0; i < e->n_steer; i++)
 		free(e->steer_routes[i]);
@@ -604,6 +606,8 @@ int eng_engine_start(struct eng_engine *e, const struct eng_options *opt, char *
 	e->stk.events = &e->events.ring;
 	e->stk.now_ns = eng_clock_ns();
 	rc = stk_tcp_init(&e->stk, NULL);
+	if (!rc)
+		rc = stk_frag_init(&e->stk, NULL); /* IPv4 reassembly: 1 MiB, 64 datagrams, 30 s */
 	if (!rc)
 		rc = proto_steer_pool_init(&e->steer, ENG_STEER_PAIRS);
 	if (rc) {

@@ -22,6 +22,7 @@
 #include "stack/stk_proto.h"
 
 struct stk_tcp;
+struct stk_frag;
 
 /* X(name, help). rx_* count what came in, tx_* what we sent, ignored_* is
  * traffic that is not ours (the host's own, other machines'), drop_* is
@@ -50,7 +51,7 @@ struct stk_tcp;
 	X(drop_ip_hlen, "IPv4 header length < 20 or past the packet")          \
 	X(drop_ip_len, "IPv4 total length inconsistent with the frame")        \
 	X(drop_ip_csum, "IPv4 header checksum wrong")                          \
-	X(drop_ip_fragment, "IPv4 fragment (reassembly comes with the TCP/UDP stack)") \
+	X(drop_ip_fragment, "IPv4 fragment while reassembly is off (no stk_frag_init)") \
 	X(drop_ip_src, "IPv4 source is broadcast, multicast, zero or loopback") \
 	X(drop_ip_proto, "IPv4 protocol not handled yet")                      \
 	X(drop_icmp_short, "truncated ICMP message")                           \
@@ -62,7 +63,24 @@ struct stk_tcp;
 	X(drop_tcp_exact_silent, "SYN whose option layout the persona leaves unanswered (R=N)") \
 	X(drop_tx_nobuf, "answer dropped: transmit pool empty")                \
 	X(drop_tx_full, "answer dropped: transmit burst full")                 \
+	STK_FRAG_COUNTERS(X)                                                   \
 	STK_L4_COUNTERS(X)
+
+/* IPv4 fragments (stk_frag.c). */
+#define STK_FRAG_COUNTERS(X)                                                   \
+	X(frag_rx, "IPv4 fragments to a decky")                                \
+	X(frag_reassembled, "datagrams reassembled from fragments")            \
+	X(frag_duplicate, "fragments repeating bytes already held (ignored)")  \
+	X(frag_overlap_resolved, "overlapping fragments resolved by the decky's policy (first/last wins)") \
+	X(frag_tx, "fragments sent (answers larger than the MTU)")            \
+	X(drop_frag_timeout, "datagrams not complete within the reassembly timeout") \
+	X(drop_frag_memcap, "datagrams dropped to stay within the reassembly memcap") \
+	X(drop_frag_slots, "datagrams evicted: too many under reassembly at once") \
+	X(drop_frag_overlap, "datagrams dropped for overlapping fragments (policy drop)") \
+	X(drop_frag_too_big, "fragments reaching past 65535 bytes (datagram dropped)") \
+	X(drop_frag_bad, "fragments empty, not a multiple of 8 bytes, or past the last one") \
+	X(frag_time_exceeded, "ICMP time exceeded (reassembly) sent for timed-out datagrams") \
+	X(drop_frag_icmp_ratelimit, "time exceeded suppressed by the persona's ICMP rate limit") \
 
 /* TCP and UDP (stk_tcp*.c, stk_udp.c). */
 #define STK_L4_COUNTERS(X)                                                     \
@@ -90,6 +108,10 @@ struct stk_tcp;
 	X(tcp_flows_evicted, "connections evicted to make room (flow memcap)") \
 	X(tcp_bad_options, "malformed TCP options (the segment is still used)") \
 	X(tcp_sndbuf_full, "service sends cut short by the send-buffer limits") \
+	X(tcp_delayed_acks, "ACKs sent by the delayed-ACK timer (none rode on data)") \
+	X(tcp_keepalive_probes, "keepalive probes sent")                       \
+	X(tcp_keepalive_timeouts, "connections reset: keepalive probes unanswered") \
+	X(tcp_urgent_rx, "segments with URG from a peer (urgent data stays inline)") \
 	X(drop_tcp_short, "truncated TCP header")                              \
 	X(drop_tcp_hlen, "TCP data offset < 5 or past the packet")             \
 	X(drop_tcp_csum, "TCP checksum wrong")                                 \
@@ -139,6 +161,7 @@ struct stk_ctx {
 	struct stk_pool *tx_pool;
 	struct stk_event_ring *events; /* NULL: events off */
 	struct stk_tcp *tcp;      /* TCP/UDP state (stk_tcp.h); NULL: not handled */
+	struct stk_frag *frag;    /* IPv4 reassembly (stk_frag.h); NULL: fragments dropped */
 	uint64_t now_ns;          /* CLOCK_MONOTONIC, set by the caller before each
 				   * burst and by stk_timers_advance */
 	struct stk_counters cnt;

@@ -194,6 +194,10 @@ void stk_flow_timer_update(struct stk_tcp *t, struct stk_tcp_flow *f)
 	uint32_t due = f->idle_at;
 	if ((f->flags & STK_F_RTO) && stk_tick_before(f->rto_at, due))
 		due = f->rto_at;
+	if ((f->xflags & STK_X_DELACK) && stk_tick_before(f->delack_at, due))
+		due = f->delack_at;
+	if ((f->xflags & STK_X_KEEPALIVE) && stk_tick_before(f->ka_at, due))
+		due = f->ka_at;
 	stk_wheel_arm(&t->wheel, flow_idx(t, f), due);
 }
 

@@ -30,6 +30,9 @@ struct stk_host_policy {
 				   * plane: nmap U1/IE T); 0 = ttl */
 	const struct stk_tcp_policy *tcp; /* TCP/UDP/IP-ID persona (shared, const);
 					   * NULL = the linux family default */
+	uint8_t frag_overlap;     /* enum stk_frag_overlap (stk_frag.h): what the
+				   * OS does with overlapping IPv4 fragments;
+				   * 0 = drop the datagram (Linux >= 4.19) */
 };
 
 struct stk_host {

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "stack/stk_frag.h"
 #include "stack/stk_proto.h"
 #include "stack/stk_tcp.h"
 #include "stack/stk_wire.h"
@@ -145,6 +146,36 @@ static inline int ip_src_invalid(const uint8_t *src)
 	       (src[0] == 255 && src[1] == 255 && src[2] == 255 && src[3] == 255);
 }
 
+/* An echo reply longer than the link MTU (the request came in fragments):
+ * built whole in the reassembly scratch buffer, then sent in fragments as
+ * a real host does (DF clear, one IP ID). */
+static void icmp_echo_reply_fragmented(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h,
+				       const uint8_t *f, const uint8_t *ip, const uint8_t *icmp,
+				       unsigned icmp_len, struct stk_pkt **tx, unsigned tx_cap, unsigned *n_tx)
+{
+	uint8_t *o = stk_frag_scratch(ctx);
+	if (stk_csum_fold(stk_csum_copy(o, icmp, icmp_len)) != 0) {
+		ctx->cnt.drop_icmp_csum++;
+		return;
+	}
+	ctx->cnt.icmp_echo_requests++;
+	stk_event_note(ctx, STK_EV_ICMP_ECHO, p, h, ip + STK_IP4_O_SRC, f + STK_ETH_O_SRC, STK_IPPROTO_ICMP,
+		       ip[STK_IP4_O_TTL], 0, 0, stk_be32(icmp + 4));
+	uint8_t code = stk_echo_code(h, icmp[STK_ICMP_O_CODE]);
+	o[STK_ICMP_O_TYPE] = STK_ICMP_ECHO_REPLY;
+	o[STK_ICMP_O_CODE] = code;
+	stk_put_be16(o + STK_ICMP_O_CSUM, stk_csum_update16(stk_be16(icmp + STK_ICMP_O_CSUM), stk_be16(icmp),
+							     (uint16_t)(STK_ICMP_ECHO_REPLY << 8 | code)));
+	uint8_t hdr[STK_IP4_MIN_HLEN] = {0x45, ip[STK_IP4_O_TOS]};
+	stk_put_be16(hdr + STK_IP4_O_ID, stk_ipid_next(h, STK_IPID_ICMP, ctx->now_ns));
+	hdr[STK_IP4_O_TTL] = h->policy.icmp_ttl ? h->policy.icmp_ttl : h->policy.ttl;
+	hdr[STK_IP4_O_PROTO] = STK_IPPROTO_ICMP;
+	memcpy(hdr + STK_IP4_O_SRC, ip + STK_IP4_O_DST, 4);
+	memcpy(hdr + STK_IP4_O_DST, ip + STK_IP4_O_SRC, 4);
+	if (stk_frag_output(ctx, h, f + STK_ETH_O_SRC, hdr, o, icmp_len, tx, tx_cap, n_tx))
+		ctx->cnt.icmp_echo_replies++;
+}
+
 static void icmp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *f,
 		       const uint8_t *ip, unsigned hlen, unsigned tot_len,
 		       struct stk_pkt **tx, unsigned tx_cap, unsigned *n_tx)
@@ -168,10 +199,15 @@ static void icmp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_
 		ctx->cnt.icmp_echo_requests++;
 		return;
 	}
-	/* The reply is as long as the request; one that does not fit a buffer
-	 * would need IP fragmentation, which decoys do not send. */
-	if (STK_ETH_HLEN + STK_IP4_MIN_HLEN + icmp_len > STK_PKT_BUF_SIZE) {
-		ctx->cnt.drop_icmp_too_big++;
+	/* The reply is as long as the request; one that does not fit the link
+	 * goes out in fragments (only requests that came in fragments can be
+	 * that long), or not at all without the reassembly context. */
+	unsigned room = ctx->frag ? stk_frag_mtu(ctx) : STK_PKT_BUF_SIZE - STK_ETH_HLEN;
+	if (STK_IP4_MIN_HLEN + icmp_len > room) {
+		if (ctx->frag)
+			icmp_echo_reply_fragmented(ctx, p, h, f, ip, icmp, icmp_len, tx, tx_cap, n_tx);
+		else
+			ctx->cnt.drop_icmp_too_big++;
 		return;
 	}
 	struct stk_pkt *out = tx_take(ctx, n_tx, tx_cap);
@@ -278,13 +314,23 @@ static void ipv4_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8
 		ctx->cnt.drop_ip_csum++;
 		return;
 	}
-	if (stk_be16(ip + STK_IP4_O_FRAG) & (STK_IP4_MF | STK_IP4_OFFMASK)) {
+	bool fragment = stk_be16(ip + STK_IP4_O_FRAG) & (STK_IP4_MF | STK_IP4_OFFMASK);
+	if (fragment && !ctx->frag) {
 		ctx->cnt.drop_ip_fragment++;
 		return;
 	}
 	if (ip_src_invalid(ip + STK_IP4_O_SRC)) {
 		ctx->cnt.drop_ip_src++;
 		return;
+	}
+	if (fragment) {
+		/* Held until the datagram is whole; then it goes on as if it
+		 * had come in one piece (the frame's MACs are the last
+		 * fragment's). */
+		ip = stk_frag_input(ctx, h, f + STK_ETH_O_SRC, ip, hlen, tot_len, &tot_len);
+		if (!ip)
+			return;
+		hlen = (ip[STK_IP4_O_VIHL] & 0x0f) * 4u; /* the first fragment's */
 	}
 	switch (ip[STK_IP4_O_PROTO]) {
 	case STK_IPPROTO_ICMP:

@@ -3,6 +3,7 @@
  * output-pending list, both driven by stk_timers_advance().
  */
 #include "stack/stk_tcp_int.h"
+#include "stack/stk_frag.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -174,12 +175,70 @@ static bool rto_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	uint32_t flight = f->snd_max - f->snd_una;
 	f->ssthresh = flight / 2 > 2u * f->mss ? flight / 2 : 2u * f->mss;
 	f->cwnd = f->mss;
+	f->xflags &= (uint8_t)~(STK_X_LOAN1 | STK_X_LOAN2);
+	f->recover = f->snd_max; /* RFC 6582 4.1: duplicates of the go-back-N are no new loss */
 	f->snd_nxt = f->snd_una;
 	f->dupacks = 0;
 	f->flags &= (uint16_t)~(STK_F_TIMING | STK_F_RECOVERY);
 	stk_tcp_output(ctx, f);
 	if (!(f->flags & STK_F_RTO))
 		stk_tcp_arm_rto(ctx, f);
+	return true;
+}
+
+/* ---- delayed ACK and keepalive ------------------------------------------- */
+
+void stk_tcp_ack_delay(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
+	if (!p->delack_ms)
+		return;
+	if (f->quick_left) {
+		f->quick_left--;
+		return;
+	}
+	if (++f->delack_pend >= p->delack_segs)
+		return; /* every delack_segs-th segment: at once */
+	f->flags &= (uint16_t)~STK_F_ACK_NOW;
+	if (!(f->xflags & STK_X_DELACK)) {
+		f->xflags |= STK_X_DELACK;
+		f->delack_at = stk_now_ms(ctx) + p->delack_ms;
+		stk_flow_timer_update(ctx->tcp, f);
+	}
+}
+
+void stk_tcp_peer_heard(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	if (!(f->xflags & STK_X_KEEPALIVE))
+		return;
+	/* The wheel entry stays where it is: when it fires early the flow is
+	 * re-armed at the new deadline (cheaper than re-linking per segment). */
+	f->ka_sent = 0;
+	f->ka_at = stk_now_ms(ctx) + stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx])->keepalive_idle_ms;
+}
+
+/* Returns false when the flow was freed. */
+static bool keepalive_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
+	uint32_t now = stk_now_ms(ctx);
+	/* Only a quiet connection is probed: with data outstanding the
+	 * retransmission timer already finds out whether the peer is there. */
+	if ((f->state != STK_TCP_ESTABLISHED && f->state != STK_TCP_CLOSE_WAIT) || f->snd_una != f->snd_max ||
+	    f->sq_len) {
+		f->ka_sent = 0;
+		f->ka_at = now + p->keepalive_idle_ms;
+		return true;
+	}
+	if (f->ka_sent >= p->keepalive_probes) {
+		ctx->cnt.tcp_keepalive_timeouts++;
+		flow_reset_now(ctx, f, STK_CLOSE_TIMEOUT);
+		return false;
+	}
+	stk_tcp_keepalive_probe(ctx, f, p->keepalive_byte);
+	f->ka_sent++;
+	ctx->cnt.tcp_keepalive_probes++;
+	f->ka_at = now + p->keepalive_intvl_ms;
 	return true;
 }
 
@@ -197,6 +256,15 @@ void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 		if (!rto_fire(ctx, f))
 			return;
 	}
+	if ((f->xflags & STK_X_DELACK) && !stk_tick_before(now, f->delack_at)) {
+		ctx->cnt.tcp_delayed_acks++;
+		stk_tcp_send_ack(ctx, f); /* clears STK_X_DELACK */
+		f->xflags &= (uint8_t)~STK_X_DELACK;
+		if (f->flags & STK_F_ACK_NOW) /* no buffer: the next flush sends it */
+			stk_flow_pend(t, f);
+	}
+	if ((f->xflags & STK_X_KEEPALIVE) && !stk_tick_before(now, f->ka_at) && !keepalive_fire(ctx, f))
+		return;
 	if (!stk_tick_before(now, f->idle_at)) {
 		switch (f->state) {
 		case STK_TCP_TIME_WAIT:
@@ -235,17 +303,18 @@ void stk_tcp_flush_pending(struct stk_ctx *ctx)
 bool stk_timers_pending(const struct stk_ctx *ctx)
 {
 	const struct stk_tcp *t = ctx->tcp;
-	return t && (t->wheel.armed || t->pend_head != STK_NONE);
+	return stk_frag_pending(ctx) || (t && (t->wheel.armed || t->pend_head != STK_NONE));
 }
 
 unsigned stk_timers_advance(struct stk_ctx *ctx, uint64_t now_ns, struct stk_pkt **tx,
 			    unsigned tx_cap, unsigned *n_tx)
 {
 	struct stk_tcp *t = ctx->tcp;
-	if (!t)
-		return 0;
 	if (now_ns > ctx->now_ns)
 		ctx->now_ns = now_ns;
+	stk_frag_expire(ctx, ctx->now_ns, tx, tx_cap, n_tx); /* reassembly timeouts ride the same tick */
+	if (!t)
+		return 0;
 	t->tx = tx;
 	t->tx_cap = tx_cap;
 	t->n_tx = n_tx;

@@ -140,6 +140,10 @@ void stk_tcp_want_writable(struct stk_ctx *ctx, struct stk_tcp_sock *s);
 /* recv_space() grew (a relay's other side drained): announce the new
  * window now instead of waiting for the peer's window probe. */
 void stk_tcp_recv_ready(struct stk_ctx *ctx, struct stk_tcp_sock *s);
+/* SO_KEEPALIVE: probe a quiet connection with the persona's keepalive
+ * timing (stk_tcp_policy keepalive_*) and reset it when the peer is gone
+ * (closed(STK_CLOSE_TIMEOUT)). Off by default, as on every OS. */
+void stk_tcp_keepalive(struct stk_ctx *ctx, struct stk_tcp_sock *s, bool on);
 /* Send FIN after the queued bytes (half-close: recv() keeps coming). */
 void stk_tcp_close(struct stk_ctx *ctx, struct stk_tcp_sock *s);
 /* Reset now (RST to the peer); closed(STK_CLOSE_ABORT) follows. */

@@ -271,6 +271,8 @@ static void syn_sent_establish(struct stk_ctx *ctx, struct stk_tcp_flow *f, cons
 	f->snd_wl1 = s->seq;
 	f->snd_wl2 = s->ack;
 	f->cwnd = p->init_cwnd_segs * f->mss;
+	f->quick_left = p->delack_quick; /* quickack from the start, as for a passive open */
+	f->recover = f->snd_una;        /* RFC 6582: the initial send sequence */
 	f->ssthresh = UINT32_MAX / 2;
 	f->rxt_shift = 0;
 	f->dupacks = 0;

@@ -173,6 +173,8 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, cons
 	f->snd_wl1 = irs;
 	f->snd_wl2 = iss;
 	f->cwnd = p->init_cwnd_segs * f->mss;
+	f->quick_left = p->delack_quick;
+	f->recover = iss; /* RFC 6582: fast retransmit needs an ACK at or past it */
 	f->ssthresh = UINT32_MAX / 2;
 	f->rto_ms = p->rto_init_ms;
 	stk_flow_set_state(t, f, STK_TCP_SYN_RCVD);
@@ -416,7 +418,8 @@ static void fast_retransmit(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	f->flags &= (uint16_t)~STK_F_TIMING;
 	ctx->cnt.tcp_fast_retransmits++;
 	stk_tcp_retransmit_first(ctx, f);
-	f->cwnd = f->ssthresh + 3u * f->mss;
+	f->cwnd = f->ssthresh + 3u * f->mss; /* limited transmit's loan included */
+	f->xflags &= (uint8_t)~(STK_X_LOAN1 | STK_X_LOAN2);
 }
 
 /* Returns false when the ACK closed (freed) the connection. */
@@ -452,10 +455,29 @@ static void dupack_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const stru
 		f->dupacks = 0;
 		return;
 	}
-	if (++f->dupacks == 3)
-		fast_retransmit(ctx, f);
-	else if (f->dupacks > 3 && (f->flags & STK_F_RECOVERY))
+	if (f->dupacks < UINT8_MAX) /* saturate: a wrap would count to 3 again */
+		f->dupacks++;
+	if (f->flags & STK_F_RECOVERY) {
+		/* Every further duplicate while recovering, also after a partial
+		 * ACK reset the count: one more segment has left the network
+		 * (RFC 6582 3.2 step 3); never a second halving. */
 		f->cwnd += f->mss;
+		return;
+	}
+	if (f->dupacks < 3) {
+		/* Limited transmit (RFC 3042): a new segment for each of the
+		 * first two duplicates, so a small window still gets its three
+		 * (new data only: not while a timeout's go-back-N resends). */
+		if (seq_geq(f->snd_nxt, f->snd_max) && seq_geq(s->ack, f->recover)) {
+			f->cwnd += f->mss;
+			f->xflags |= (f->xflags & STK_X_LOAN1) ? STK_X_LOAN2 : STK_X_LOAN1;
+		}
+		return;
+	}
+	/* RFC 6582 3.2 step 2: not for duplicates of data sent before the last
+	 * recovery or timeout ended (those are the go-back-N's echoes). */
+	if (f->dupacks == 3 && seq_geq(s->ack, f->recover))
+		fast_retransmit(ctx, f);
 }
 
 /* Congestion window after `acked` new bytes (RFC 5681, NewReno RFC 6582). */
@@ -500,6 +522,11 @@ static bool ack_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct 
 	if (seq_lt(f->snd_nxt, f->snd_una))
 		f->snd_nxt = f->snd_una;
 	f->rxt_shift = 0;
+	if (f->xflags & (STK_X_LOAN1 | STK_X_LOAN2)) { /* limited transmit's loan back */
+		uint32_t loan = (uint32_t)(!!(f->xflags & STK_X_LOAN1) + !!(f->xflags & STK_X_LOAN2)) * f->mss;
+		f->cwnd = f->cwnd > loan + f->mss ? f->cwnd - loan : f->mss;
+		f->xflags &= (uint8_t)~(STK_X_LOAN1 | STK_X_LOAN2);
+	}
 	f->dupacks = 0;
 	if ((f->flags & STK_F_TIMING) && seq_geq(s->ack, f->rtt_seq)) {
 		f->flags &= (uint16_t)~STK_F_TIMING;
@@ -576,7 +603,8 @@ static bool data_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct
 {
 	const uint8_t *d = s->data;
 	uint32_t len = s->len, seq = s->seq;
-	f->flags |= STK_F_ACK_NOW; /* every data segment is acknowledged at once */
+	bool owed = f->flags & STK_F_ACK_NOW;
+	f->flags |= STK_F_ACK_NOW; /* at once, unless in-order data may wait (below) */
 	if (seq_lt(seq, f->rcv_nxt)) {
 		uint32_t skip = f->rcv_nxt - seq;
 		if (skip >= len)
@@ -602,7 +630,9 @@ static bool data_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct
 	if (deliver(ctx, f, d, len) < len)
 		return false;
 	if (f->ooo_head != STK_NONE)
-		*fin_due = drain_ooo(ctx, f);
+		*fin_due = drain_ooo(ctx, f); /* a hole filled: ACK at once */
+	else if (!owed && all)
+		stk_tcp_ack_delay(ctx, f);
 	return all;
 }
 
@@ -651,6 +681,8 @@ static void window_update_check(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	uint32_t space = f->svc->recv_space(ctx, (struct stk_tcp_sock *)f);
 	if (space > t->cfg.rcv_wnd)
 		space = t->cfg.rcv_wnd;
+	if (space > (0xffffu << f->rcv_ws)) /* what the field can say (no scaling: 64 KiB) */
+		space = 0xffffu << f->rcv_ws;
 	uint32_t step = t->cfg.rcv_wnd / 2 < f->mss ? t->cfg.rcv_wnd / 2 : f->mss;
 	if (space >= offered + step && space >= 2 * offered)
 		f->flags |= STK_F_ACK_NOW;
@@ -771,6 +803,7 @@ static void flow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk
 		       const struct seg *s)
 {
 	stk_flow_touch(ctx->tcp, f);
+	stk_tcp_peer_heard(ctx, f);
 	if (f->state == STK_TCP_SYN_SENT) {
 		struct stk_syn_sent_seg ss = {s->seq, s->ack, s->tsval, s->wnd, s->mss, s->flags,
 					      s->syn_bits, s->ws, has_ts(s)};
@@ -779,7 +812,10 @@ static void flow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk
 	}
 	if (!flow_gate(ctx, pc, f, s) || !flow_ack(ctx, pc, f, s))
 		return;
-	/* Steps seven and eight: the text, then the FIN. */
+	/* Steps seven and eight: the text, then the FIN. Urgent data stays
+	 * in the stream, as RFC 6093 asks of applications (SO_OOBINLINE). */
+	if (s->flags & STK_TH_URG)
+		ctx->cnt.tcp_urgent_rx++;
 	bool all = true, fin_due = false;
 	if (s->len && !(f->flags & STK_F_ABORT_REQ)) {
 		if (f->flags & STK_F_PEER_FIN) {

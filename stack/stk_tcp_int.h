@@ -74,6 +74,14 @@ enum {
 	STK_F_ACTIVE = 1u << 15,    /* opened by stk_tcp_connect (lip may be no decky) */
 };
 
+/* More flow flags (struct stk_tcp_flow.xflags; flags has no bit left). */
+enum {
+	STK_X_DELACK = 1u << 0,     /* an ACK is owed by delack_at */
+	STK_X_KEEPALIVE = 1u << 1,  /* the service asked for keepalives (ka_at armed) */
+	STK_X_LOAN1 = 1u << 2,      /* cwnd holds one limited-transmit segment (RFC 3042) */
+	STK_X_LOAN2 = 1u << 3,      /* ... and a second one */
+};
+
 /* Link-layer addresses of the few stations active opens go to (backends),
  * resolved by ARP from the decky that opens. Entries are created only by
  * stk_tcp_connect(), never by what arrives: nothing on the wire can fill
@@ -126,6 +134,12 @@ struct stk_tcp_flow {
 	/* out-of-order segments waiting for a hole to fill (stk_tcp_reasm.c) */
 	uint32_t ooo_head, ooo_last;
 	uint16_t ooo_count;
+	/* delayed ACK and keepalive (stk_tcp.c) */
+	uint8_t xflags;          /* STK_X_* */
+	uint8_t delack_pend;     /* in-order data segments not yet acknowledged */
+	uint8_t quick_left;      /* data segments still acknowledged at once */
+	uint8_t ka_sent;         /* keepalive probes unanswered */
+	uint32_t delack_at, ka_at;
 	/* the service */
 	const struct stk_service *svc;
 	void *svc_arg;
@@ -339,6 +353,13 @@ uint32_t stk_tcp_ts_offset(const struct stk_ctx *ctx, const struct stk_host *h, 
 uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint32_t rip, uint16_t lport,
 		     uint16_t rport);
 void stk_tcp_arm_rto(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+/* In-order data was just delivered: acknowledge it now or arm the delayed
+ * ACK, as the persona says (clears STK_F_ACK_NOW when the ACK may wait). */
+void stk_tcp_ack_delay(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+/* A segment came from the peer: it is alive (keepalive restarts). */
+void stk_tcp_peer_heard(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+/* A keepalive probe: seq SND.UNA - 1, no data or one zero byte. */
+void stk_tcp_keepalive_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f, bool with_byte);
 void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 /* Service callbacks, guarded against re-entry and dead flows. */
 void stk_tcp_notify_writable(struct stk_ctx *ctx, struct stk_tcp_flow *f);

@@ -380,13 +380,17 @@ static bool emit(struct stk_ctx *ctx, struct stk_tcp_flow *f, uint8_t flags, uin
 	flags |= STK_TH_ACK;
 	tcp_header(tcp, f->lport, f->rport, seq, f->rcv_nxt, optlen, flags, window_field(ctx, f));
 	memcpy(tcp + STK_TCP_HLEN, opts, optlen);
-	if (len)
+	if (len && seq_lt(seq, f->snd_una))
+		memset(tcp + STK_TCP_HLEN + optlen, 0, len); /* a keepalive probe's garbage byte */
+	else if (len)
 		stk_sndq_copy(ctx->tcp, f, off, tcp + STK_TCP_HLEN + optlen, len);
 	tcp_seal(tcp, f->lip, f->rip, tlen);
 	stk_l4_tx_put(ctx, out);
 	f->flags &= (uint16_t)~STK_F_ACK_NOW;
+	f->xflags &= (uint8_t)~STK_X_DELACK; /* the ACK owed rides on this segment */
+	f->delack_pend = 0;
 	ctx->cnt.tcp_tx_bytes += len;
-	if (seq_lt(seq, f->snd_max) && (len || (flags & STK_TH_FIN)))
+	if (seq_lt(seq, f->snd_max) && seq_geq(seq, f->snd_una) && (len || (flags & STK_TH_FIN)))
 		ctx->cnt.tcp_retransmits++;
 	return true;
 }
@@ -395,6 +399,11 @@ void stk_tcp_send_ack(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
 	if (!emit(ctx, f, 0, f->snd_nxt, 0, 0))
 		f->flags |= STK_F_ACK_NOW; /* the next flush tries again */
+}
+
+void stk_tcp_keepalive_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f, bool with_byte)
+{
+	emit(ctx, f, 0, f->snd_una - 1, 0, with_byte ? 1 : 0);
 }
 
 void stk_tcp_retransmit_first(struct stk_ctx *ctx, struct stk_tcp_flow *f)

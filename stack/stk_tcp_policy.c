@@ -77,6 +77,11 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		.synack_retries = 5, .data_retries = 15,
 		.time_wait_ms = 60000, .fin_wait2_ms = 60000,
 		.init_cwnd_segs = 10,
+		/* tcp_delack_min 40 ms, ACK every 2nd full segment, up to 16
+		 * quick ACKs at start; keepalive 7200/75 s x 9, no data byte. */
+		.delack_ms = 40, .delack_segs = 2, .delack_quick = 16,
+		.keepalive_idle_ms = 7200000, .keepalive_intvl_ms = 75000, .keepalive_probes = 9,
+		.frag_time_exceeded = true, /* ip_expire() */
 	},
 	[FP_FAMILY_WINDOWS] = {
 		.name = "windows",
@@ -111,6 +116,12 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		.synack_retries = 2, .data_retries = 5,
 		.time_wait_ms = 120000, .fin_wait2_ms = 120000,
 		.init_cwnd_segs = 10,
+		/* TcpAckFrequency 2, 200 ms; KeepAliveTime 2 h, interval 1 s,
+		 * 10 probes (TcpMaxDataRetransmissions), each with one byte. */
+		.delack_ms = 200, .delack_segs = 2,
+		.keepalive_idle_ms = 7200000, .keepalive_intvl_ms = 1000, .keepalive_probes = 10,
+		.keepalive_byte = true,
+		.frag_time_exceeded = true,
 	},
 	[FP_FAMILY_BSD] = {
 		.name = "bsd",
@@ -152,6 +163,11 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		.synack_retries = 3, .data_retries = 12,
 		.time_wait_ms = 60000, .fin_wait2_ms = 60000,
 		.init_cwnd_segs = 10,
+		/* net.inet.tcp.delacktime 100 ms; keepidle 2 h, keepintvl 75 s,
+		 * keepcnt 8. */
+		.delack_ms = 100, .delack_segs = 2,
+		.keepalive_idle_ms = 7200000, .keepalive_intvl_ms = 75000, .keepalive_probes = 8,
+		.frag_time_exceeded = false, /* ip_reass.c frees a timed-out queue silently */
 	},
 	[FP_FAMILY_EMBEDDED] = {
 		.name = "embedded",
@@ -180,6 +196,11 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		.synack_retries = 4, .data_retries = 12,
 		.time_wait_ms = 120000, .fin_wait2_ms = 20000,
 		.init_cwnd_segs = 3,
+		/* lwIP: delayed ACKs go out on the 250 ms fast timer or with the
+		 * second segment; TCP_KEEPIDLE/INTVL/CNT_DEFAULT 2 h, 75 s, 9. */
+		.delack_ms = 250, .delack_segs = 2,
+		.keepalive_idle_ms = 7200000, .keepalive_intvl_ms = 75000, .keepalive_probes = 9,
+		.frag_time_exceeded = true, /* ip_reass_free_complete_datagram() */
 	},
 	[FP_FAMILY_CISCO] = {
 		.name = "cisco",
@@ -210,6 +231,10 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		.synack_retries = 4, .data_retries = 6,
 		.time_wait_ms = 30000, .fin_wait2_ms = 30000,
 		.init_cwnd_segs = 2,
+		/* IOS (BSD-derived TCP): 200 ms delayed ACK, BSD keepalive. */
+		.delack_ms = 200, .delack_segs = 2,
+		.keepalive_idle_ms = 7200000, .keepalive_intvl_ms = 75000, .keepalive_probes = 8,
+		.frag_time_exceeded = true,
 	},
 };
 
@@ -238,6 +263,10 @@ static unsigned topt_len(const struct stk_topt *o, unsigned at)
 
 int stk_tcp_policy_check(const struct stk_tcp_policy *p)
 {
+	if (p->delack_ms && !p->delack_segs)
+		return -EINVAL;
+	if (p->keepalive_probes && (!p->keepalive_idle_ms || !p->keepalive_intvl_ms))
+		return -EINVAL;
 	for (unsigned c = 0; c < STK_IPID_CLASS_COUNT; c++)
 		if (p->ipid[c].counter >= STK_IPID_COUNTERS || p->ipid[c].kind > STK_IPID_FIXED)
 			return -EINVAL;

@@ -276,6 +276,31 @@ struct stk_tcp_policy {
 	uint8_t synack_retries, data_retries;
 	uint32_t time_wait_ms, fin_wait2_ms;
 	uint32_t init_cwnd_segs;
+	/* Delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2): in-order data is
+	 * acknowledged after at most delack_ms, or at once when delack_segs
+	 * segments are unacknowledged (or data leaves: the ACK rides on it);
+	 * out-of-order data, a filled hole, a FIN and a window update are
+	 * acknowledged at once. The first delack_quick data segments of a
+	 * connection are acknowledged at once (Linux's quickack mode).
+	 * delack_ms 0: every segment at once. */
+	uint16_t delack_ms;
+	uint8_t delack_segs;
+	uint8_t delack_quick;
+	/* Keepalive (RFC 1122 4.2.3.6) on connections whose service asks for
+	 * it (stk_tcp_keepalive(), SO_KEEPALIVE): a probe (seq SND.UNA - 1)
+	 * after keepalive_idle_ms without a segment from the peer and nothing
+	 * outstanding, then every keepalive_intvl_ms; after keepalive_probes
+	 * unanswered ones the connection is reset. keepalive_byte: the probe
+	 * carries one garbage byte (Windows, 4.2BSD) instead of none (Linux,
+	 * FreeBSD). The engine's idle timeout still applies. */
+	uint32_t keepalive_idle_ms, keepalive_intvl_ms;
+	uint8_t keepalive_probes;
+	bool keepalive_byte;
+	/* ICMP time exceeded, fragment reassembly (type 11 code 1, RFC 792,
+	 * RFC 1122 3.3.2 SHOULD) when a datagram whose first fragment came
+	 * times out; sent like the port unreachables (unreach: TOS, DF,
+	 * quote length, the same rate bucket). */
+	bool frag_time_exceeded;
 };
 
 /* Per-decky generator state, embedded in struct stk_host and reset by

@@ -201,6 +201,20 @@ void stk_tcp_want_writable(struct stk_ctx *ctx, struct stk_tcp_sock *s)
 		f->flags |= STK_F_WANT_WRITE;
 }
 
+void stk_tcp_keepalive(struct stk_ctx *ctx, struct stk_tcp_sock *s, bool on)
+{
+	struct stk_tcp_flow *f = (struct stk_tcp_flow *)s;
+	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
+	if (!on || !p->keepalive_probes) {
+		f->xflags &= (uint8_t)~STK_X_KEEPALIVE;
+		return;
+	}
+	f->xflags |= STK_X_KEEPALIVE;
+	f->ka_sent = 0;
+	f->ka_at = stk_now_ms(ctx) + p->keepalive_idle_ms;
+	stk_flow_timer_update(ctx->tcp, f);
+}
+
 void stk_tcp_recv_ready(struct stk_ctx *ctx, struct stk_tcp_sock *s)
 {
 	struct stk_tcp_flow *f = (struct stk_tcp_flow *)s;

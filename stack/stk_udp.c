@@ -5,6 +5,7 @@
  * per second, Cisco's one per 500 ms are what `nmap -sU` notices).
  */
 #include "stack/stk_tcp_int.h"
+#include "stack/stk_frag.h"
 
 #include <errno.h>
 #include <string.h>
@@ -134,11 +135,42 @@ void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 	t->n_tx = NULL;
 }
 
+/* A datagram larger than the link: built whole in the reassembly scratch
+ * buffer and sent in fragments (DF clear), as the host's own stack would. */
+static int udp_reply_fragmented(struct stk_ctx *ctx, const struct stk_udp_dgram *d, const void *data,
+				unsigned len)
+{
+	struct stk_tcp *t = ctx->tcp;
+	struct stk_host *h = d->host;
+	unsigned ulen = STK_UDP_HLEN + len;
+	if (!t->tx || ulen > 65535u - STK_IP4_MIN_HLEN)
+		return -EMSGSIZE;
+	uint8_t *udp = stk_frag_scratch(ctx);
+	stk_put_be16(udp, d->local_port);
+	stk_put_be16(udp + 2, d->peer_port);
+	stk_put_be16(udp + 4, (uint16_t)ulen);
+	stk_put_be16(udp + 6, 0);
+	memcpy(udp + STK_UDP_HLEN, data, len);
+	uint16_t c = stk_csum_fold(stk_csum_add(stk_l4_pseudo(h->ip_raw, d->peer_ip_raw, STK_IPPROTO_UDP, ulen),
+						udp, ulen));
+	stk_put_be16(udp + 6, c ? c : 0xffff);
+	uint8_t hdr[STK_IP4_MIN_HLEN] = {0x45};
+	stk_put_be16(hdr + STK_IP4_O_ID, stk_ipid_next(h, STK_IPID_TCP, ctx->now_ns));
+	hdr[STK_IP4_O_TTL] = h->policy.ttl;
+	hdr[STK_IP4_O_PROTO] = STK_IPPROTO_UDP;
+	memcpy(hdr + STK_IP4_O_SRC, &h->ip_raw, 4);
+	memcpy(hdr + STK_IP4_O_DST, &d->peer_ip_raw, 4);
+	if (!stk_frag_output(ctx, h, d->peer_mac, hdr, udp, ulen, t->tx, t->tx_cap, t->n_tx))
+		return -ENOBUFS;
+	ctx->cnt.udp_replies++;
+	return 0;
+}
+
 int stk_udp_reply(struct stk_ctx *ctx, const struct stk_udp_dgram *d, const void *data, unsigned len)
 {
 	struct stk_tcp *t = ctx->tcp;
 	if (len + STK_IP4_MIN_HLEN + STK_UDP_HLEN > t->cfg.mtu)
-		return -EMSGSIZE;
+		return ctx->frag ? udp_reply_fragmented(ctx, d, data, len) : -EMSGSIZE;
 	struct stk_pkt *out = stk_l4_tx_take(ctx);
 	if (!out)
 		return -ENOBUFS;

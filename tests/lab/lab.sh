@@ -15,12 +15,28 @@
 #                          waits until its control socket answers
 #   lab_ctl CMD            one control-socket request (plain text), prints reply
 #   $LAB_EXTRA_NS          more namespaces (a test's own) lab_down removes
+#
+# Opt-in impaired wire (this kernel has no sch_netem): with LAB_IMPAIR set,
+# lab_up puts a third namespace between the two,
+#
+#   [SCAN: scan0] <--veth--> [MID: mida  impair  midb] <--veth--> [ENG: eng0]
+#
+# where tests/lab/impair (built by meson, $DECNET_IMPAIR) bridges mida and
+# midb, losing, reordering and delaying frames:
+#   LAB_IMPAIR="loss=5 reorder=1 delay=30"   both directions
+#   LAB_IMPAIR_AB / LAB_IMPAIR_BA            scanner->engine / engine->scanner
+#                                            (default: LAB_IMPAIR)
+#   LAB_IMPAIR_SEED                          PRNG seed (default 1)
+# Interface names and addresses stay those of the default lab.
+#   lab_impair_stats       counters so far (one line per direction)
+#   lab_impair_stop        stop it; prints its final counters
 
 LAB_NET=${LAB_NET:-10.77.0}
 # Binaries: meson's test environment sets these; by hand, point
 # DECNET_BUILD at a build directory.
 DECNETD=${DECNETD:-${DECNET_BUILD:-build}/decnetd}
 DECNET_CLI=${DECNET_CLI:-${DECNET_BUILD:-build}/decnet}
+DECNET_IMPAIR=${DECNET_IMPAIR:-${DECNET_BUILD:-build}/tests/lab/impair}
 
 # Test verdicts: pass/fail lines, and lab_result as the script's last word
 # ("N failed", exit status 0 only when nothing failed).
@@ -48,7 +64,11 @@ lab_up() {
 	trap lab_down EXIT
 	ip netns add "$LAB_SCAN"
 	ip netns add "$LAB_ENG"
-	ip link add scan0 netns "$LAB_SCAN" type veth peer name eng0 netns "$LAB_ENG"
+	if [ -n "${LAB_IMPAIR:-}" ]; then
+		lab_impair_up "$sfx" || return 1
+	else
+		ip link add scan0 netns "$LAB_SCAN" type veth peer name eng0 netns "$LAB_ENG"
+	fi
 	ip -n "$LAB_SCAN" addr add "$LAB_NET.2/24" dev scan0
 	ip -n "$LAB_ENG" addr add "$LAB_NET.1/24" dev eng0
 	# No offloads: frames on the wire are what the stacks built, checksums
@@ -63,6 +83,70 @@ lab_up() {
 	# IPv6 would add router solicitations and DAD to every capture.
 	ip netns exec "$LAB_SCAN" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 	ip netns exec "$LAB_ENG" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	if [ -n "${LAB_IMPAIR:-}" ]; then
+		# Segmentation offloads off too: a 64 KB GSO frame would not fit
+		# the bridge's slots, nor the wire it stands for.
+		ip netns exec "$LAB_SCAN" ethtool -K scan0 tso off gso off gro off >/dev/null 2>&1 || true
+		ip netns exec "$LAB_ENG" ethtool -K eng0 tso off gso off gro off >/dev/null 2>&1 || true
+	fi
+}
+
+# The middle namespace and its bridge (lab_up with LAB_IMPAIR set).
+lab_impair_up() {
+	LAB_MID=dn-mid-$1
+	ip netns add "$LAB_MID"
+	ip netns exec "$LAB_MID" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	ip netns exec "$LAB_MID" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	ip link add scan0 netns "$LAB_SCAN" type veth peer name mida netns "$LAB_MID"
+	ip link add midb netns "$LAB_MID" type veth peer name eng0 netns "$LAB_ENG"
+	local i
+	for i in mida midb; do
+		ip netns exec "$LAB_MID" ethtool -K $i tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+		ip -n "$LAB_MID" link set $i up
+	done
+	ip -n "$LAB_MID" link set lo up
+	ip netns exec "$LAB_MID" "$DECNET_IMPAIR" --seed "${LAB_IMPAIR_SEED:-1}" \
+		--ab "${LAB_IMPAIR_AB:-$LAB_IMPAIR}" --ba "${LAB_IMPAIR_BA:-$LAB_IMPAIR}" mida midb \
+		>"$LAB_DIR/impair.out" 2>"$LAB_DIR/impair.err" &
+	LAB_IMPAIR_PID=$!
+	for i in $(seq 1 100); do
+		grep -q '^impair: ready' "$LAB_DIR/impair.out" 2>/dev/null && return 0
+		if ! kill -0 "$LAB_IMPAIR_PID" 2>/dev/null; then
+			echo "impair exited early:" >&2
+			cat "$LAB_DIR/impair.err" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	echo "impair did not come up" >&2
+	return 1
+}
+
+lab_impair_stats() {
+	[ -n "${LAB_IMPAIR_PID:-}" ] || return 1
+	local n
+	n=$(grep -c '^impair ' "$LAB_DIR/impair.out")
+	kill -USR1 "$LAB_IMPAIR_PID"
+	local i
+	for i in $(seq 1 40); do
+		[ "$(grep -c '^impair ' "$LAB_DIR/impair.out")" -ge $((n + 2)) ] && break
+		sleep 0.05
+	done
+	grep '^impair ' "$LAB_DIR/impair.out" | tail -n 2
+}
+
+lab_impair_stop() {
+	[ -n "${LAB_IMPAIR_PID:-}" ] || return 1
+	kill -TERM "$LAB_IMPAIR_PID" 2>/dev/null
+	# Polled, not only waited for: in $(...) it is not this shell's child.
+	local i
+	for i in $(seq 1 100); do
+		kill -0 "$LAB_IMPAIR_PID" 2>/dev/null || break
+		sleep 0.02
+	done
+	wait "$LAB_IMPAIR_PID" 2>/dev/null
+	LAB_IMPAIR_PID=
+	grep '^impair ' "$LAB_DIR/impair.out" | tail -n 2
 }
 
 lab_down() {
@@ -72,14 +156,21 @@ lab_down() {
 	fi
 	# Whatever a test left running inside (a capture, a client) goes with
 	# its namespace: nothing may outlive the lab.
+	if [ -n "${LAB_IMPAIR_PID:-}" ] && kill -0 "$LAB_IMPAIR_PID" 2>/dev/null; then
+		kill -TERM "$LAB_IMPAIR_PID" 2>/dev/null
+		wait "$LAB_IMPAIR_PID" 2>/dev/null
+	fi
+	LAB_IMPAIR_PID=
 	local ns pid
-	for ns in ${LAB_SCAN:-} ${LAB_ENG:-} ${LAB_EXTRA_NS:-}; do
+	for ns in ${LAB_SCAN:-} ${LAB_ENG:-} ${LAB_MID:-} ${LAB_EXTRA_NS:-}; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			kill -TERM "$pid" 2>/dev/null
 		done
 	done
 	[ -n "${LAB_SCAN:-}" ] && ip netns del "$LAB_SCAN" 2>/dev/null
 	[ -n "${LAB_ENG:-}" ] && ip netns del "$LAB_ENG" 2>/dev/null
+	[ -n "${LAB_MID:-}" ] && ip netns del "$LAB_MID" 2>/dev/null
+	LAB_MID=
 	for ns in ${LAB_EXTRA_NS:-}; do # namespaces a test added (test_steer.sh)
 		ip netns del "$ns" 2>/dev/null
 	done

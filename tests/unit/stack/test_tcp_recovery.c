@@ -1,0 +1,141 @@
+/* Loss recovery regressions, table-driven: each row scripts what the
+ * service queues, what the peer acknowledges (duplicates included) and
+ * how time passes, with the frames expected after each step, then checks
+ * the recovery counters. Found with tests/lab/impair (5 % loss, 30 ms):
+ *  - a partial ACK reset the duplicate count, and three more duplicates
+ *    halved ssthresh again inside one recovery (RFC 6582 3.2 forbids it);
+ *  - duplicates of the go-back-N after a timeout started a fast
+ *    retransmit (RFC 6582 4.1: recover = SND.MAX at the timeout);
+ *  - the duplicate counter was a uint8_t that wrapped, so the 259th
+ *    duplicate was "the third" again;
+ *  - no limited transmit (RFC 3042): a window of two segments never got
+ *    three duplicates, every loss waited for the RTO. */
+#include <string.h>
+
+#include "stack/stk_tcp_policy.h"
+#include "tests/unit/stack/tcp_lab.h"
+#include "tests/unit/tap.h"
+
+#define PEER_ISN 7000u
+#define MSS 1448u /* 1460 - 12 (timestamps) */
+
+enum op { OP_END = 0, OP_QUEUE, OP_ACK, OP_TIME };
+
+struct step {
+	uint8_t op;
+	uint32_t arg;        /* QUEUE: bytes; ACK: ack - (iss + 1); TIME: ms */
+	unsigned repeat;     /* ACK: how many identical ACKs (0 = 1) */
+	int frames;          /* frames expected after each one; -1: any */
+	int32_t first_seq;   /* first frame's seq - (iss + 1), -1: not checked */
+};
+
+struct rcase {
+	const char *name;
+	uint32_t init_cwnd;  /* 0: the policy's */
+	struct step s[12];
+	uint64_t fast_rexmits, rtos;
+	uint32_t ssthresh;   /* after the script, 0: not checked */
+};
+
+static const struct rcase cases[] = {
+	{"one loss: three duplicates, one fast retransmit",
+	 0,
+	 {{OP_QUEUE, 10 * MSS, 0, 10, 0},
+	  {OP_ACK, 0, 2, 0, -1},
+	  {OP_ACK, 0, 1, 1, 0},
+	  {OP_ACK, 10 * MSS, 1, -1, -1}},
+	 1, 0, 5 * MSS},
+	{"partial ACK, then three duplicates: no second halving",
+	 0,
+	 {{OP_QUEUE, 10 * MSS, 0, 10, 0},
+	  {OP_ACK, 0, 3, -1, -1},                  /* fast retransmit of [0] */
+	  {OP_ACK, 4 * MSS, 1, -1, 4 * MSS},      /* partial: [4] resent at once */
+	  {OP_ACK, 4 * MSS, 6, -1, -1},           /* more duplicates: inflation only */
+	  {OP_ACK, 10 * MSS, 1, -1, -1}},
+	 1, 0, 5 * MSS},
+	{"duplicates of the go-back-N after a timeout: no fast retransmit",
+	 0,
+	 {{OP_QUEUE, 5 * MSS, 0, 5, 0},
+	  {OP_TIME, 1000, 0, 1, 0},               /* RTO: [0] again, cwnd 1 */
+	  {OP_ACK, 0, 4, 0, -1}}, /* old duplicates (the peer had [1..4]) */
+	 0, 1, 0},
+	{"a window of two: limited transmit brings the third duplicate",
+	 2,
+	 {{OP_QUEUE, 6 * MSS, 0, 2, 0},
+	  {OP_ACK, 0, 1, 1, 2 * MSS},             /* first duplicate: [2] goes out */
+	  {OP_ACK, 0, 1, 1, 3 * MSS},             /* second: [3] */
+	  {OP_ACK, 0, 1, 2, 0},                   /* third: fast retransmit, and [4] (cwnd 2 + 3) */
+	  {OP_ACK, 4 * MSS, 1, -1, -1}},
+	 1, 0, 2 * MSS},
+	{"300 duplicates in one recovery: still one fast retransmit",
+	 0,
+	 {{OP_QUEUE, 10 * MSS, 0, 10, 0},
+	  {OP_ACK, 0, 300, -1, -1},
+	  {OP_ACK, 10 * MSS, 1, -1, -1}},
+	 1, 0, 5 * MSS},
+};
+
+static void run(const struct rcase *c)
+{
+	struct stk_tcp_policy pol = *stk_tcp_policy_family(FP_FAMILY_LINUX);
+	pol.delack_ms = 0;
+	if (c->init_cwnd)
+		pol.init_cwnd_segs = c->init_cwnd;
+	struct stk_tcp_cfg cfg;
+	stk_tcp_cfg_default(&cfg);
+	cfg.max_flows = 64;
+	cfg.secret_seed = 42;
+	cfg.sndbuf_per_flow = 1u << 20;
+	struct tl l;
+	uint32_t iss;
+	tl_init(&l, &pol, &cfg);
+	CHECK(tl_connect(&l, 4000, 80, PEER_ISN, &iss));
+	static uint8_t data[16 * MSS];
+	memset(data, 'r', sizeof(data));
+	bool ok = true;
+	for (unsigned i = 0; i < 12 && c->s[i].op != OP_END; i++) {
+		const struct step *s = &c->s[i];
+		unsigned reps = s->op == OP_ACK && s->repeat ? s->repeat : 1;
+		for (unsigned r = 0; r < reps; r++) {
+			unsigned n;
+			if (s->op == OP_QUEUE) {
+				CHECK_EQ(stk_tcp_send(&l.ctx, l.rec.sock, data, s->arg), s->arg);
+				n = tl_advance(&l, 0);
+			} else if (s->op == OP_TIME) {
+				n = tl_advance(&l, s->arg);
+			} else {
+				struct tl_seg a = {.sport = 4000, .dport = 80, .flags = STK_TH_ACK, .seq = PEER_ISN + 1,
+						   .ack = iss + 1 + s->arg, .win = 502}; /* as tl_connect's */
+				n = tl_send(&l, &a);
+			}
+			if (s->frames >= 0 && n != (unsigned)s->frames) {
+				fprintf(stderr, "# %s: step %u: %u frames, expected %d\n", c->name, i, n, s->frames);
+				ok = false;
+			}
+			struct tl_out o;
+			if (s->first_seq >= 0 && (!n || !tl_parse(&l, 0, &o) || o.seq != iss + 1 + (uint32_t)s->first_seq)) {
+				fprintf(stderr, "# %s: step %u: first frame not at %d\n", c->name, i, s->first_seq);
+				ok = false;
+			}
+		}
+	}
+	CHECK(ok);
+	struct stk_tcp_flow *f = tl_flow(&l, 4000, 80);
+	if (l.ctx.cnt.tcp_fast_retransmits != c->fast_rexmits || l.ctx.cnt.tcp_rto_timeouts != c->rtos ||
+	    (c->ssthresh && (!f || f->ssthresh != c->ssthresh)))
+		fprintf(stderr, "# %s: fast %llu rto %llu ssthresh %u\n", c->name,
+			(unsigned long long)l.ctx.cnt.tcp_fast_retransmits,
+			(unsigned long long)l.ctx.cnt.tcp_rto_timeouts, f ? f->ssthresh : 0);
+	CHECK_EQ(l.ctx.cnt.tcp_fast_retransmits, c->fast_rexmits);
+	CHECK_EQ(l.ctx.cnt.tcp_rto_timeouts, c->rtos);
+	if (c->ssthresh)
+		CHECK(f && f->ssthresh == c->ssthresh);
+	tl_free(&l);
+}
+
+int main(void)
+{
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run(&cases[i]);
+	return tap_done();
+}
