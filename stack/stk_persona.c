@@ -517,6 +517,13 @@ int stk_policy_from_persona(const struct fp_persona *p, struct stk_tcp_policy *p
 		u->df = p->u1.df;
 		if (p->u1.respond)
 			u->quote_max = p->u1.ipl < 56 ? 56 : p->u1.ipl;
+		if (p->u1.respond && p->u1.ipl > 1500) {
+			/* a length field in the wrong byte order: the packet is as
+			 * long as the swapped value says */
+			uint16_t sw = (uint16_t)(p->u1.ipl << 8 | p->u1.ipl >> 8);
+			u->quote_max = sw >= 56 && sw <= 1500 ? sw : 56;
+			u->ipl_field = p->u1.ipl;
+		}
 		u->ripck_zero = p->u1.ripck == FP_RIPCK_ZERO;
 		u->ripck_bad = p->u1.ripck == FP_RIPCK_INVALID;
 		u->ruck_zero = !p->u1.ruck_good && p->u1.ruck == 0;

@@ -294,7 +294,7 @@ int stk_tcp_policy_check(const struct stk_tcp_policy *p)
 			return -EINVAL;
 	if (p->unreach.respond && (p->unreach.quote_max < 56 || p->unreach.quote_max > 1500))
 		return -EINVAL;
-	if (p->isn.kind > STK_ISN_CONSTANT || p->ts.scope > STK_TS_PER_FLOW || p->echo_df > STK_DF_COPY)
+	if (p->isn.kind > STK_ISN_CONSTANT || p->ts.scope > STK_TS_PER_FLOW || p->echo_df > STK_DF_INVERT || p->echo_code > STK_CODE_OTHER)
 		return -EINVAL;
 	if (!p->rto_min_ms || p->rto_min_ms > p->rto_max_ms || !p->rto_init_ms || !p->init_cwnd_segs)
 		return -EINVAL;

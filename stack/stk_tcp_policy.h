@@ -175,6 +175,8 @@ struct stk_unreach_rule {
 	bool ripck_bad;         /* RIPCK=I: quoted IP checksum left wrong */
 	bool ruck_set;          /* RUCK: quoted UDP checksum replaced by ruck */
 	uint16_t ruck;
+	uint16_t ipl_field;     /* IP total length written as this (a byte-swapping
+				 * stack's IPL=6401 for 356 bytes); 0 = true length */
 };
 
 /* ICMP echo code of replies (nmap IE CD). */

@@ -37,9 +37,12 @@ static void port_unreachable(struct stk_ctx *ctx, struct stk_host *h, const uint
 	uint8_t *icmp = stk_l4_ip_header(out, h, f + STK_ETH_O_SRC, stk_load_raw32(ip + STK_IP4_O_SRC),
 					 STK_IPPROTO_ICMP, icmp_len, stk_ipid_next(h, STK_IPID_ICMP, ctx->now_ns), r->df,
 					 r->tos);
-	if (r->ttl) {
+	if (r->ttl || r->ipl_field) {
 		uint8_t *oip = icmp - STK_IP4_MIN_HLEN;
-		oip[STK_IP4_O_TTL] = r->ttl;
+		if (r->ttl)
+			oip[STK_IP4_O_TTL] = r->ttl;
+		if (r->ipl_field)
+			stk_put_be16(oip + STK_IP4_O_LEN, r->ipl_field);
 		stk_put_be16(oip + STK_IP4_O_CSUM, 0);
 		stk_put_be16(oip + STK_IP4_O_CSUM, stk_csum(oip, STK_IP4_MIN_HLEN));
 	}

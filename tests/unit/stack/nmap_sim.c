@@ -481,7 +481,10 @@ int nmap_sim_run(struct tl *l, const struct nmap_sim_cfg *cfg, struct fp_subject
 		icmp_ids[n_icmp++] = ie2.ip_id;
 	uint16_t ucsum;
 	n = send_u1(l, PORT_BASE + 40, cfg->closed_udp_port, &ucsum);
-	if (answer(l, n, &o) && o.icmp_type == 3 && o.icmp_code == 3)
+	l->lax_ip_len = true; /* nmap reads IPL from the field, true or not */
+	bool u1 = answer(l, n, &o);
+	l->lax_ip_len = false;
+	if (u1 && o.icmp_type == 3 && o.icmp_code == 3)
 		rc |= make_u1(out, &o, ucsum);
 	else
 		rc |= fp_subject_set(out, FP_TEST_U1, FP_ATTR_R, "N");

@@ -42,6 +42,7 @@ struct tl {
 	struct stk_pkt *tx[TL_MAX_TX];
 	unsigned n_tx;
 	struct tl_rec rec;
+	bool lax_ip_len;       /* tl_parse accepts an IP length field that lies */
 };
 
 /* A parsed answer. */
