@@ -109,9 +109,11 @@ static int explain(struct fp_osdb *db, const char *file, const char *name, FILE 
 		fprintf(stderr, "decnet personas: %s: %s\n", file, err);
 		return 1;
 	}
-	struct fleet_osdb_resolver tmp;
-	(void)tmp;
 	size_t idx;
+	/* a family stands for its entry */
+	for (unsigned fam = 0; fam < FP_FAMILY_COUNT; fam++)
+		if (strcmp(name, fp_family_info(fam)->name) == 0 && fp_persona_family_entry_name(fam))
+			name = fp_persona_family_entry_name(fam);
 	char base[FLEET_OS_MAX];
 	unsigned variant = 0;
 	const char *hash = strrchr(name, '#');
