@@ -252,7 +252,7 @@ int eng_engine_decky_add(struct eng_engine *e, const struct fleet_decky *d, char
 	for (unsigned k = 1; other != ENG_INDEX_NONE && !dd.mac_explicit && k < 64; k++) {
 		char alt[FLEET_NAME_MAX + 8];
 		snprintf(alt, sizeof(alt), "%s#%u", dd.name, k);
-		fp_family_mac(dd.family, alt, dd.mac);
+		fleet_mac_derive(&e->osdb.r, &dd, alt, dd.mac);
 		other = eng_index_find(&e->by_mac, dd.mac, 6);
 	}
 	if (other != ENG_INDEX_NONE) {

@@ -73,7 +73,7 @@ int fp_family_from_name(const char *name, enum fp_family *out)
 
 /* FNV-1a 64: stable across builds and architectures, which is all we need
  * (the MAC must not change when the engine restarts). */
-static uint64_t name_hash(const char *s)
+uint64_t fp_family_name_hash(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (; *s; s++) {
@@ -86,12 +86,16 @@ static uint64_t name_hash(const char *s)
 void fp_family_mac(enum fp_family family, const char *decky_name, uint8_t mac[6])
 {
 	const struct fp_family_info *fi = fp_family_info(family);
-	uint64_t h = name_hash(decky_name);
-	const struct fp_oui *oui = &fi->ouis[(h >> 40) % fi->n_ouis];
+	uint64_t h = fp_family_name_hash(decky_name);
+	fp_family_mac_with_oui(fi->ouis[(h >> 40) % fi->n_ouis].prefix, decky_name, mac);
+}
 
-	mac[0] = oui->prefix[0];
-	mac[1] = oui->prefix[1];
-	mac[2] = oui->prefix[2];
+void fp_family_mac_with_oui(const uint8_t oui[3], const char *decky_name, uint8_t mac[6])
+{
+	uint64_t h = fp_family_name_hash(decky_name);
+	mac[0] = oui[0];
+	mac[1] = oui[1];
+	mac[2] = oui[2];
 	mac[3] = (uint8_t)(h >> 16);
 	mac[4] = (uint8_t)(h >> 8);
 	mac[5] = (uint8_t)h;

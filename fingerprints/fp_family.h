@@ -46,4 +46,12 @@ int fp_family_from_name(const char *name, enum fp_family *out);
  * multicast. */
 void fp_family_mac(enum fp_family family, const char *decky_name, uint8_t mac[6]);
 
+/* The hash fp_family_mac derives a MAC from (FNV-1a 64 of the name). */
+uint64_t fp_family_name_hash(const char *decky_name);
+
+/* The same MAC with a given OUI instead of the family's: the NIC part is
+ * the one fp_family_mac gives decky_name. oui must be globally
+ * administered unicast (the caller's promise). */
+void fp_family_mac_with_oui(const uint8_t oui[3], const char *decky_name, uint8_t mac[6]);
+
 #endif

@@ -139,8 +139,21 @@ struct fleet_store; /* private to fleet/ */
 struct fleet_os_resolver {
 	int (*resolve)(void *ctx, const char *value, char canon[FLEET_OS_MAX],
 		       enum fp_family *family, char *hint, size_t hintlen);
+	/* Optional (NULL: family OUIs only): the OUI of the hardware vendor
+	 * an accepted exact value names, pick choosing among several. 0 with
+	 * oui (globally administered unicast), or -ENOENT: use the family's. */
+	int (*vendor_oui)(void *ctx, const char *value, uint64_t pick, uint8_t oui[3]);
 	void *ctx;
 };
+
+/* The MAC a decky without mac= gets, derived from seed (its name, or
+ * "name#k" when an earlier one collided): an exact nmap-os-db persona
+ * gets an OUI of the vendor its Class line names when os knows one, every
+ * other decky one of its family's OUIs; the NIC part is the seed's hash.
+ * The loader, decky.add and a reload all come here, so a decky's MAC does
+ * not depend on how it was added. os may be NULL. */
+void fleet_mac_derive(const struct fleet_os_resolver *os, const struct fleet_decky *d,
+		      const char *seed, uint8_t mac[6]);
 
 struct fleet_config {
 	char *file;                /* path as given, for messages */
@@ -186,12 +199,28 @@ int fleet_load_buffer_ex(const char *name, const char *buf, size_t len,
  * never read it. "NAME" picks the first entry of that name in the file,
  * "NAME#N" its N-th (1-based) entry. */
 struct fp_osdb;
+struct fp_macdb;
+/* How exact personas' MACs were derived (fleet_mac_derive calls). */
+struct fleet_mac_stats {
+	size_t vendor;     /* an OUI of the Class vendor */
+	size_t os_vendor;  /* family OUI: the Class vendor makes an OS, not hardware */
+	size_t no_match;   /* family OUI: no registered vendor matches the Class vendor */
+	size_t no_file;    /* family OUI: nmap-mac-prefixes unavailable (macdb_err) */
+};
 struct fleet_osdb_resolver {
 	struct fleet_os_resolver r;
 	char path[256];
 	struct fp_osdb *db;        /* NULL until loaded */
 	int load_rc;               /* 0 untried/ok, else -errno of the failed load */
 	char load_err[256];
+	/* nmap-mac-prefixes beside path, loaded on the first exact persona */
+	struct fp_macdb *macdb;
+	int macdb_rc;              /* 0 untried/ok, else -errno of the failed load */
+	char macdb_err[256];
+	char oui_vendor[64];       /* the last Class vendor looked up ... */
+	uint8_t (*ouis)[3];        /* ... and its OUIs (an amount= group asks alike) */
+	size_t n_ouis;
+	struct fleet_mac_stats mac;
 };
 void fleet_osdb_resolver_init(struct fleet_osdb_resolver *res, const char *path);
 void fleet_osdb_resolver_free(struct fleet_osdb_resolver *res);

@@ -430,7 +430,23 @@ int fleet_assign_ip(const struct fleet_config *cfg, struct fleet_uniq *u,
 	return fleet_u64set_add(&u->ips, d->ip) == -ENOMEM ? -ENOMEM : 0;
 }
 
-int fleet_assign_mac(struct fleet_uniq *u, struct fleet_decky *d, struct fleet_error *err)
+void fleet_mac_derive(const struct fleet_os_resolver *os, const struct fleet_decky *d,
+		      const char *seed, uint8_t mac[6])
+{
+	char canon[FLEET_OS_MAX];
+	enum fp_family fam;
+	uint8_t oui[3];
+	/* A family name never asks the resolver: fleets of families keep
+	 * exactly the MACs they always had. */
+	if (os && os->vendor_oui && fleet_nmap_os_resolve(d->nmap_os, canon, &fam) != 0 &&
+	    os->vendor_oui(os->ctx, d->nmap_os, fp_family_name_hash(seed), oui) == 0)
+		fp_family_mac_with_oui(oui, seed, mac);
+	else
+		fp_family_mac(d->family, seed, mac);
+}
+
+int fleet_assign_mac(const struct fleet_os_resolver *os, struct fleet_uniq *u,
+		     struct fleet_decky *d, struct fleet_error *err)
 {
 	/* The hash of the name alone is the stable answer; only when two
 	 * names collide (likely somewhere in 100 000 deckies) does the later
@@ -439,7 +455,7 @@ int fleet_assign_mac(struct fleet_uniq *u, struct fleet_decky *d, struct fleet_e
 	for (unsigned k = 0; k < 64; k++) {
 		if (k)
 			snprintf(salted, sizeof(salted), "%s#%u", d->name, k);
-		fp_family_mac(d->family, k ? salted : d->name, d->mac);
+		fleet_mac_derive(os, d, k ? salted : d->name, d->mac);
 		int r = fleet_u64set_add(&u->macs, fleet_mac_key(d->mac));
 		if (r != -EEXIST)
 			return r;
@@ -490,7 +506,7 @@ int fleet_decky_from_kv(const struct fleet_config *cfg, const char *name,
 	if (r == 0 && !spec.has_ip)
 		r = fleet_assign_ip(cfg, &u, &d, err);
 	if (r == 0 && !spec.has_mac)
-		r = fleet_assign_mac(&u, &d, err);
+		r = fleet_assign_mac(cfg->os_resolver, &u, &d, err);
 	fleet_uniq_free(&u);
 	if (r == -ENOMEM)
 		fleet_err_set(err, 0, "out of memory");

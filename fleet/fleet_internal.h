@@ -183,6 +183,7 @@ int fleet_decky_build(const struct fleet_decky_spec *spec, const char *name, siz
 int fleet_assign_ip(const struct fleet_config *cfg, struct fleet_uniq *u,
 		    struct fleet_decky *d, struct fleet_error *err);
 /* Derive d's MAC from its family and name, stepping past collisions. */
-int fleet_assign_mac(struct fleet_uniq *u, struct fleet_decky *d, struct fleet_error *err);
+int fleet_assign_mac(const struct fleet_os_resolver *os, struct fleet_uniq *u,
+		     struct fleet_decky *d, struct fleet_error *err);
 
 #endif

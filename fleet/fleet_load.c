@@ -484,7 +484,7 @@ static int load_deckies(struct loader *l)
 	}
 	for (size_t i = 0; i < l->cfg.n_deckies; i++) {
 		struct fleet_decky *d = &l->cfg.deckies[i];
-		if (!d->mac_explicit && (r = fleet_assign_mac(&l->uniq, d, l->err)) < 0)
+		if (!d->mac_explicit && (r = fleet_assign_mac(l->cfg.os_resolver, &l->uniq, d, l->err)) < 0)
 			return r == -ENOMEM ? oom(l) : r;
 	}
 	return 0;

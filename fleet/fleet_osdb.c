@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "decnet_config.h"
+#include "fingerprints/fp_macdb.h"
 #include "fingerprints/fp_osdb.h"
 #include "fingerprints/fp_persona.h"
 
@@ -86,12 +87,74 @@ static int resolve(void *ctx, const char *value, char canon[FLEET_OS_MAX], enum 
 	return -ENOENT;
 }
 
+/* nmap-mac-prefixes beside the nmap-os-db, loaded once; NULL when it
+ * cannot be (macdb_err says why). */
+static struct fp_macdb *resolver_macdb(struct fleet_osdb_resolver *res)
+{
+	if (!res->macdb && !res->macdb_rc) {
+		char path[sizeof(res->path) + 32];
+		res->macdb_rc = fp_macdb_path_beside(res->path, path, sizeof(path));
+		if (res->macdb_rc)
+			snprintf(res->macdb_err, sizeof(res->macdb_err), "path too long");
+		else
+			res->macdb_rc = fp_macdb_load(path, &res->macdb, res->macdb_err,
+						      sizeof(res->macdb_err));
+	}
+	return res->macdb;
+}
+
+/* The OUIs of vendor into the one-vendor cache. 0 or -ENOMEM. */
+static int vendor_ouis(struct fleet_osdb_resolver *res, const char *vendor)
+{
+	if (res->ouis && strcmp(res->oui_vendor, vendor) == 0)
+		return 0;
+	free(res->ouis);
+	res->ouis = NULL;
+	res->n_ouis = 0;
+	res->oui_vendor[0] = 0;
+	size_t n = fp_macdb_vendor_ouis(res->macdb, vendor, NULL, 0, NULL);
+	res->ouis = malloc((n ? n : 1) * sizeof(*res->ouis));
+	if (!res->ouis)
+		return -ENOMEM;
+	res->n_ouis = fp_macdb_vendor_ouis(res->macdb, vendor, res->ouis, n, NULL);
+	snprintf(res->oui_vendor, sizeof(res->oui_vendor), "%s", vendor);
+	return 0;
+}
+
+static int vendor_oui(void *ctx, const char *value, uint64_t pick, uint8_t oui[3])
+{
+	struct fleet_osdb_resolver *res = ctx;
+	struct fp_osdb_class cls;
+	size_t idx;
+	if (fleet_osdb_resolver_entry(res, value, &idx) != 0 ||
+	    fp_osdb_class(res->db, idx, 0, &cls) != 0 || !cls.vendor) {
+		res->mac.no_match++;
+		return -ENOENT;
+	}
+	if (fp_macdb_os_vendor(cls.vendor)) {
+		res->mac.os_vendor++;
+		return -ENOENT;
+	}
+	if (!resolver_macdb(res)) {
+		res->mac.no_file++;
+		return -ENOENT;
+	}
+	if (vendor_ouis(res, cls.vendor) != 0 || !res->n_ouis) {
+		res->mac.no_match++;
+		return -ENOENT;
+	}
+	memcpy(oui, res->ouis[(pick >> 40) % res->n_ouis], 3);
+	res->mac.vendor++;
+	return 0;
+}
+
 void fleet_osdb_resolver_init(struct fleet_osdb_resolver *res, const char *path)
 {
 	memset(res, 0, sizeof(*res));
 	const char *env = getenv("DECNET_NMAP_OS_DB");
 	snprintf(res->path, sizeof(res->path), "%s", path ? path : env && *env ? env : DECNET_NMAP_OS_DB);
 	res->r.resolve = resolve;
+	res->r.vendor_oui = vendor_oui;
 	res->r.ctx = res;
 }
 
@@ -99,6 +162,11 @@ void fleet_osdb_resolver_free(struct fleet_osdb_resolver *res)
 {
 	fp_osdb_free(res->db);
 	res->db = NULL;
+	fp_macdb_free(res->macdb);
+	res->macdb = NULL;
+	free(res->ouis);
+	res->ouis = NULL;
+	res->n_ouis = 0;
 }
 
 int fleet_osdb_resolver_entry(struct fleet_osdb_resolver *res, const char *value, size_t *idx)
