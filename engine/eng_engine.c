@@ -237,6 +237,26 @@ struct eng_decky *eng_engine_decky_find(struct eng_engine *e, const char *name)
 	return i == ENG_INDEX_NONE ? NULL : &e->deckies[i];
 }
 
+/* Where the MACs of exact personas came from since the last call: one
+ * line per load or reload that derived any, a warning when nmap's
+ * nmap-mac-prefixes could not be read (each decky then keeps its family's
+ * OUI). Counts per MAC derivation, so a collision retry counts twice. */
+static void log_mac_sources(struct eng_engine *e)
+{
+	const struct fleet_mac_stats *now = &e->osdb.mac, *was = &e->mac_logged;
+	size_t vendor = now->vendor - was->vendor, os = now->os_vendor - was->os_vendor;
+	size_t no_match = now->no_match - was->no_match, no_file = now->no_file - was->no_file;
+	if (vendor + os + no_match + no_file)
+		eng_log(ENG_LOG_INFO,
+			"persona MACs: %zu with their Class vendor's OUI, family OUI for %zu (OS "
+			"vendor), %zu (vendor not in nmap-mac-prefixes), %zu (no prefixes file)",
+			vendor, os, no_match, no_file);
+	if (no_file && !was->no_file)
+		eng_log(ENG_LOG_WARN, "nmap-mac-prefixes unavailable (%s): family OUIs",
+			e->osdb.macdb_err);
+	e->mac_logged = *now;
+}
+
 int eng_engine_decky_add(struct eng_engine *e, const struct fleet_decky *d, char *err, unsigned errlen)
 {
 	if (eng_engine_decky_find(e, d->name)) {
@@ -389,6 +409,7 @@ int eng_engine_reload(struct eng_engine *e, const char *path, struct eng_reload_
 	e->fleet = next;
 	eng_log(ENG_LOG_INFO, "reloaded %s: %u added, %u removed, %u unchanged", path, res->added,
 		res->removed, res->kept);
+	log_mac_sources(e);
 	return 0;
 }
 
@@ -572,6 +593,7 @@ int eng_engine_start(struct eng_engine *e, const struct eng_options *opt, char *
 		fleet_osdb_resolver_free(&e->osdb);
 		return rc;
 	}
+	log_mac_sources(e);
 	if (e->fleet.n_deckies > e->opt.max_deckies) {
 		snprintf(err, errlen, "%s: %zu deckies exceed --max-deckies %u", opt->config_path,
 			 e->fleet.n_deckies, e->opt.max_deckies);

@@ -50,6 +50,7 @@ struct eng_engine {
 	struct eng_options opt;
 	struct fleet_config fleet;
 	struct fleet_osdb_resolver osdb; /* nmap_os= entry names; loaded on first use */
+	struct fleet_mac_stats mac_logged; /* osdb.mac as last logged */
 	struct eng_persona **personas;   /* compiled nmap-os-db entries, shared by deckies */
 	size_t n_personas, cap_personas;
 	bool warned_family_tables;       /* logged once: no database for family entries */

@@ -461,5 +461,6 @@ int main(void)
 	test_decky_from_kv();
 	test_examples();
 	test_scale();
+	test_mac_vendor();
 	return tap_done();
 }

@@ -18,5 +18,6 @@ void test_load_good(void);
 void test_decky_from_kv(void);
 void test_examples(void);
 void test_scale(void);
+void test_mac_vendor(void);
 
 #endif
