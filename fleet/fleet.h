@@ -118,7 +118,7 @@ struct fleet_decky {
 	char name[FLEET_NAME_MAX];
 	char hostname[FLEET_NAME_MAX];
 	uint32_t ip;                     /* host byte order */
-	uint8_t mac[6];                  /* mac= or fp_family_mac(family, name) */
+	uint8_t mac[6];                  /* mac= or fleet_mac_derive(os, d, name) */
 	bool mac_explicit;
 	char nmap_os[FLEET_OS_MAX];      /* as configured/derived: family or entry name */
 	enum fp_family family;
