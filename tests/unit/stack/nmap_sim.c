@@ -242,7 +242,10 @@ static int make_seq(struct fp_subject *s, struct seqdata *q, const uint32_t *tcp
 			g = gcd2(g, diffs[j]);
 		unsigned sp = 0, isr = 0;
 		if (g) {
-			isr = (unsigned)(log(avg) / log(2.0) * 8 + 0.5);
+			/* Through int64_t: avg < 1 gives a negative value, which
+			 * nmap's (unsigned) cast wraps on x86-64; a direct
+			 * double -> unsigned conversion of it is undefined. */
+			isr = (unsigned)(int64_t)(log(avg) / log(2.0) * 8 + 0.5);
 			double div = g > 9 ? g : 1, sd = 0;
 			for (unsigned j = 0; j < q->n - 1; j++) {
 				double r = rates[j] / div - avg / div;
