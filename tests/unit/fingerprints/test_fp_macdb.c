@@ -64,6 +64,9 @@ static void test_coverage(const struct fp_macdb *m, const struct fp_osdb *db)
 {
 	size_t entries = 0, os_entries = 0, hit_entries = 0;
 	size_t vendors = 0, os_vendors = 0, hit_vendors = 0;
+	enum { MAX_MISS = 20 };
+	const char *miss[MAX_MISS];
+	size_t n_miss = 0;
 	size_t n = fp_osdb_count(db);
 	for (size_t i = 0; i < n; i++) {
 		struct fp_osdb_class c, c2;
@@ -84,7 +87,13 @@ static void test_coverage(const struct fp_macdb *m, const struct fp_osdb *db)
 		vendors++;
 		os_vendors += os;
 		hit_vendors += !os && hit;
+		if (!os && !hit && n_miss < MAX_MISS)
+			miss[n_miss++] = c.vendor;
 	}
+	printf("# first unmatched hardware vendors (family OUI):");
+	for (size_t k = 0; k < n_miss; k++)
+		printf("%s %s", k ? "," : "", miss[k]);
+	printf("\n");
 	printf("# vendor OUI coverage: %zu of %zu hardware vendors (%.1f %%), "
 	       "%zu of %zu entries of hardware vendors (%.1f %%); "
 	       "%zu OS vendors (%zu entries) keep family OUIs\n",
