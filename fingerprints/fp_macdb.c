@@ -207,7 +207,13 @@ int fp_macdb_load(const char *path, struct fp_macdb **out, char *err, size_t err
 		rc = -ENOMEM;
 		goto err_close;
 	}
+	bool continued = false;
 	while (fgets(line, sizeof(line), f)) {
+		/* The tail of an over-long line is never a line of its own. */
+		bool tail = continued;
+		continued = !strchr(line, '\n') && !feof(f);
+		if (tail)
+			continue;
 		line[strcspn(line, "\r\n")] = 0;
 		uint8_t oui[3];
 		const char *vendor;
