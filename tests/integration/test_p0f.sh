@@ -106,7 +106,9 @@ while IFS='|' read -r fam ip want; do
 		elif [ "$fam" = linux ]; then
 			fail "linux: '???' with raw_sig=$sig, the real kernel's is $ref_sig (os=$ref_label)"
 		elif [ "$fam" = windows ] && [ "$sig" = "$WIN10_SIG" ]; then
-			echo "KNOWN GAP: windows: p0f says '???': Windows 10's SYN+ACK (65535, ws 8) is not in p0f 3.09b's database (XP: scale 0; 7/8: window 8192)"
+			echo "KNOWN GAP: windows: p0f says '???': Windows 10's SYN+ACK is not in p0f 3.09b's database;" \
+				"it differs from p0f's 'Windows 7 or 8' signature *:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0" \
+				"only in the window (65535, nmap-os-db's W1..W5=FFFF, vs 8192) and from 'Windows XP' only in the scale (8, O1=M5B4NW8NNS, vs 0)"
 		else
 			fail "$fam: p0f says '???' (raw_sig=$sig), wanted /$want/"
 		fi
