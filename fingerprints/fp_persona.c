@@ -10,16 +10,19 @@
 #include <string.h>
 #include <strings.h>
 
-/* The entry each DECNET family stands for: a common, current OS of the
- * family whose fingerprint nmap 7.93 reports as the unique perfect match
- * when answered exactly (checked by the unit suite), recorded on an
- * ordinary Ethernet LAN: MSS 1460 and the windows that go with it (the
- * first "Linux 5.4" was recorded behind a 1328-byte MTU, the first
- * "Windows 10 1607" over loopback, MSS 65495: tells on a LAN). NAME#N is
- * the N-th entry of that name, as in nmap_os=. */
+/* The entry each DECNET family stands for: a common OS of the family whose
+ * fingerprint nmap 7.93 reports as the unique perfect match when answered
+ * exactly (checked by the unit suite), recorded on an ordinary Ethernet LAN
+ * (MSS 1460: the first "Linux 5.4" was recorded behind a 1328-byte MTU, the
+ * first "Windows 10 1607" over loopback, MSS 65495 — tells on a LAN), and
+ * whose SYN-ACK p0f 3 also labels with the family: Linux 3.10 (the RHEL /
+ * CentOS 7 kernel, 14480 = 10 x 1448: p0f's "Linux 3.x") and a Windows 10
+ * answering with 8192 and window scale 8 (p0f's "Windows 7 or 8"; newer
+ * Windows 10 SYN-ACKs, 65535, are not in p0f's database). NAME#N is the
+ * N-th entry of that name, as in nmap_os=. */
 static const char *const family_entries[FP_FAMILY_COUNT] = {
-	[FP_FAMILY_LINUX] = "Linux 5.4#2",
-	[FP_FAMILY_WINDOWS] = "Microsoft Windows 10 1709 - 1909",
+	[FP_FAMILY_LINUX] = "Linux 3.10#4",
+	[FP_FAMILY_WINDOWS] = "Microsoft Windows 10#2",
 	[FP_FAMILY_BSD] = "FreeBSD 12.0-RELEASE",
 	[FP_FAMILY_EMBEDDED] = "Dell 1720dn printer",
 	[FP_FAMILY_CISCO] = "Cisco Catalyst 2960 switch (IOS 12.2)",
