@@ -89,6 +89,7 @@ struct pkt_ctx {
 	const uint8_t *f, *ip;
 	uint32_t rip;
 	uint16_t lport, rport;
+	uint64_t hv;           /* stk_flow_tuple_hash of (decky, rip, lport, rport) */
 };
 
 static void progress(struct stk_ctx *ctx, struct stk_tcp_flow *f)
@@ -194,7 +195,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, has_ts(s) ? s->tsval : 0};
 	struct stk_tcp_flow *f = NULL;
 	if (t->half_open < t->cfg.syn_cookie_threshold)
-		f = stk_flow_new(ctx, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
+		f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 	if (!f) {
 		/* Too many half-open connections (or no room): answer with a
 		 * cookie and keep nothing. */
@@ -209,7 +210,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		t->cookie_until_ns = ctx->now_ns + 130ull * 1000000000ull;
 		return;
 	}
-	uint32_t iss = stk_tcp_isn(ctx, pc->h, pc->rip, pc->lport, pc->rport);
+	uint32_t iss = stk_tcp_isn(ctx, pc->h, pc->hv);
 	flow_init_from_syn(ctx, f, pc, l, syn_bits, peer_mss, s->ws, s->seq, iss, s->wnd, s->tsval);
 	si.ts_val = stk_tcp_tsval(ctx, f);
 	stk_tcp_send_synack(ctx, pc->h, f->rmac, f->rip, f->lport, f->rport, f->iss, f->rcv_nxt, &si);
@@ -234,7 +235,7 @@ static bool cookie_ack(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		ctx->cnt.drop_tcp_cookie_bad++;
 		return false;
 	}
-	struct stk_tcp_flow *f = stk_flow_new(ctx, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
+	struct stk_tcp_flow *f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 	if (!f)
 		return true; /* counted; the peer retransmits */
 	ctx->cnt.tcp_syncookies_ok++;
@@ -781,7 +782,7 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 		ctx->cnt.drop_tcp_csum++;
 		return;
 	}
-	struct pkt_ctx pc = {p, h, f, ip, rip, stk_be16(tcp + STK_TCP_O_DPORT), stk_be16(tcp + STK_TCP_O_SPORT)};
+	struct pkt_ctx pc = {p, h, f, ip, rip, stk_be16(tcp + STK_TCP_O_DPORT), stk_be16(tcp + STK_TCP_O_SPORT), 0};
 	if (!pc.lport || !pc.rport) {
 		ctx->cnt.drop_tcp_port++;
 		return;
@@ -799,7 +800,8 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 	t->tx = tx;
 	t->tx_cap = tx_cap;
 	t->n_tx = n_tx;
-	struct stk_tcp_flow *fl = stk_flow_lookup(t, lip, rip, pc.lport, pc.rport);
+	pc.hv = stk_flow_tuple_hash(t, lip, rip, pc.lport, pc.rport);
+	struct stk_tcp_flow *fl = stk_flow_lookup_h(t, pc.hv, lip, rip, pc.lport, pc.rport);
 	if (fl && fl->host_idx != (uint32_t)(h - ctx->hosts->hosts)) {
 		/* Left over from a decky that was removed; this address is
 		 * someone new now. */

@@ -103,6 +103,7 @@ struct stk_tcp_flow {
 	uint8_t rxt_shift, dupacks;
 	/* links: hash chain, LRU, output-pending list, timer wheel */
 	uint32_t hnext;
+	uint32_t hash;           /* low half of the tuple hash (bucket bits) */
 	uint32_t lru_prev, lru_next;
 	uint32_t pend_prev, pend_next;
 	struct stk_tlink tl;
@@ -253,10 +254,25 @@ void stk_l4_event(struct stk_ctx *ctx, unsigned kind, const struct stk_pkt *p, c
 		  const uint8_t *f, const uint8_t *ip, uint16_t sport, uint16_t dport, uint32_t aux);
 
 /* ---- flows (stk_flow.c) ---------------------------------------------- */
+uint64_t stk_flow_hash(const struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
+		       uint16_t rport, uint64_t domain);
 int stk_flow_table_init(struct stk_tcp *t, uint32_t max_flows, uint32_t now_ms);
 void stk_flow_table_destroy(struct stk_tcp *t);
 struct stk_tcp_flow *stk_flow_lookup(struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
 				     uint16_t rport);
+/* The keyed hash of a 4-tuple, computed once per segment: its low half
+ * picks the bucket, its high half is the RFC 6528 ISN hash (independent
+ * halves of a PRF output: an ISN tells nothing about the bucket). */
+static inline uint64_t stk_flow_tuple_hash(const struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
+					   uint16_t rport)
+{
+	return stk_flow_hash(t, lip, rip, lport, rport, 0);
+}
+/* The same with the tuple hash already computed. */
+struct stk_tcp_flow *stk_flow_lookup_h(struct stk_tcp *t, uint64_t hv, uint32_t lip, uint32_t rip,
+				       uint16_t lport, uint16_t rport);
+struct stk_tcp_flow *stk_flow_new_h(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, uint32_t rip,
+				    uint16_t lport, uint16_t rport);
 /* A zeroed flow keyed and linked in (evicting the least recently active
  * one if the table is full), or NULL. */
 struct stk_tcp_flow *stk_flow_new(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport,
@@ -269,8 +285,6 @@ void stk_flow_pend(struct stk_tcp *t, struct stk_tcp_flow *f);
 void stk_flow_unpend(struct stk_tcp *t, struct stk_tcp_flow *f);
 /* Re-link the flow's wheel entry at min(rto_at, idle_at). */
 void stk_flow_timer_update(struct stk_tcp *t, struct stk_tcp_flow *f);
-uint64_t stk_flow_hash(const struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
-		       uint16_t rport, uint64_t domain);
 
 /* ---- send queue (stk_tcp_sock.c) ------------------------------------- */
 int stk_sndq_init(struct stk_tcp *t, uint32_t bytes);
@@ -336,8 +350,8 @@ void stk_tcp_flush_pending(struct stk_ctx *ctx);
 uint32_t stk_tcp_tsval(const struct stk_ctx *ctx, const struct stk_tcp_flow *f);
 uint32_t stk_tcp_ts_offset(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
 			   uint32_t rip, uint16_t lport, uint16_t rport);
-uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint32_t rip, uint16_t lport,
-		     uint16_t rport);
+/* tuple_hash: stk_flow_tuple_hash() of the connection. */
+uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_hash);
 void stk_tcp_arm_rto(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 /* Service callbacks, guarded against re-entry and dead flows. */

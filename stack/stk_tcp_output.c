@@ -62,20 +62,20 @@ static uint32_t tcp_rand(struct stk_tcp *t)
 	return (uint32_t)((x * 0x2545f4914f6cdd1dull) >> 32);
 }
 
-uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint32_t rip, uint16_t lport,
-		     uint16_t rport)
+uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_hash)
 {
 	struct stk_tcp *t = ctx->tcp;
 	const struct stk_isn_rule *r = &stk_host_tcp_policy(h)->isn;
 	uint32_t clock = stk_clock_ticks(ctx->now_ns, r->rate_hz);
-	/* The per-host base is keyed by the secret: a restart moves it. */
-	uint32_t base = (uint32_t)stk_flow_hash(t, h->ip_raw, 0, 0, 0, 2);
 	switch (r->kind) {
 	case STK_ISN_HASH_CLOCK:
-		return (uint32_t)stk_flow_hash(t, h->ip_raw, rip, lport, rport, 1) + clock;
+		/* The high half of the keyed tuple hash (the flow table uses
+		 * the low half): one hash per SYN, not two. */
+		return (uint32_t)(tuple_hash >> 32) + clock;
 	case STK_ISN_CLOCK: {
 		uint32_t gcd = r->gcd ? r->gcd : 1;
-		uint32_t v = base + clock;
+		/* The per-host base is keyed by the secret: a restart moves it. */
+		uint32_t v = (uint32_t)stk_flow_hash(t, h->ip_raw, 0, 0, 0, 2) + clock;
 		v -= v % gcd;
 		if (r->jitter)
 			v += (tcp_rand(t) % r->jitter) * gcd;
@@ -84,7 +84,7 @@ uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint32_t rip, uint
 	case STK_ISN_RANDOM:
 		return tcp_rand(t);
 	default:
-		return base;
+		return (uint32_t)stk_flow_hash(t, h->ip_raw, 0, 0, 0, 2);
 	}
 }
 
