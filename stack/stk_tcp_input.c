@@ -143,11 +143,11 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, cons
 	f->svc_arg = l->arg;
 	f->syn_bits = syn_bits;
 	f->peer_mss = peer_mss;
-	uint8_t our_ws;
-	uint8_t both = stk_synack_features(p, syn_bits, &our_ws);
+	const struct stk_synack_tmpl *m = stk_synack_tmpl_get(ctx, p, syn_bits);
+	uint8_t both = m->inc & syn_bits & (STK_SYN_WS | STK_SYN_SACK | STK_SYN_TS);
 	if (both & STK_SYN_WS) {
 		f->snd_ws = peer_ws;
-		f->rcv_ws = our_ws;
+		f->rcv_ws = m->our_ws;
 	}
 	if (both & STK_SYN_SACK)
 		f->flags |= STK_F_SACK;
@@ -164,7 +164,7 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, cons
 	f->mss = (uint16_t)(mss < 64 ? 64 : mss);
 	f->irs = irs;
 	f->rcv_nxt = irs + 1;
-	f->rcv_adv = f->rcv_nxt + stk_synack_window(p, syn_bits);
+	f->rcv_adv = f->rcv_nxt + m->window;
 	f->iss = iss;
 	f->snd_una = iss;
 	f->snd_nxt = f->snd_max = iss + 1;

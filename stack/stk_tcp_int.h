@@ -142,6 +142,21 @@ struct stk_listener {
 	void *arg;
 };
 
+/* A built SYN-ACK (stk_tcp_synack.c), cached per (policy, layout key). */
+struct stk_synack_tmpl {
+	const struct stk_tcp_policy *policy;
+	uint32_t key, epoch;
+	uint32_t csum;           /* sum of the constant TCP header and option words */
+	uint16_t window, mss_value;
+	uint8_t optlen;          /* padded to a multiple of 4 */
+	uint8_t inc;             /* STK_SYN_* of the options present */
+	uint8_t our_ws;
+	uint8_t mss_off, ts_off; /* offsets in opts, 0xff when absent */
+	bool mss_clamp;          /* MSS = min(mss_value, the peer's) */
+	uint8_t opts[40];
+};
+#define STK_SYNACK_TMPL_SLOTS 64
+
 struct stk_tcp {
 	struct stk_tcp_cfg cfg;
 	uint64_t key[2];         /* SipHash key: flow hash, ISNs, offsets */
@@ -172,6 +187,12 @@ struct stk_tcp {
 	/* active opens (stk_tcp_connect.c) */
 	uint32_t n_active;       /* flows with STK_F_ACTIVE: input checks them only then */
 	struct stk_neigh neigh[STK_NEIGH_MAX];
+	/* SYN-ACK templates (stk_tcp_synack.c) */
+	struct stk_synack_tmpl synack_tmpl[STK_SYNACK_TMPL_SLOTS];
+	/* the last timestamp offset computed per peer or per host (a scan or
+	 * flood comes from one address: one hash per peer, not per SYN) */
+	uint32_t tso_lip, tso_rip, tso_val;
+	bool tso_valid;
 };
 
 /* ---- shared helpers ---------------------------------------------------- */
@@ -326,7 +347,20 @@ struct stk_synack_info {
 uint8_t stk_synack_features(const struct stk_tcp_policy *p, uint8_t syn_bits, uint8_t *our_ws);
 /* The SYN-ACK's window for these SYN bits (the persona's first matching rule). */
 uint16_t stk_synack_window(const struct stk_tcp_policy *p, uint8_t syn_bits);
-/* Build and queue a SYN-ACK. */
+/* The layout selection, as a value: equal keys (for one policy) give the
+ * same SYN-ACK options and window for any SYN. Today the SYN's option bits
+ * as the layout's conditions see them; a finer selection (per nmap probe,
+ * say) returns its rule index here, and the template cache follows. */
+uint32_t stk_synack_layout_key(const struct stk_tcp_policy *p, uint8_t syn_bits);
+/* The persona's SYN-ACK options for a SYN, written to out (<= 40 bytes, not
+ * padded); returns their length. *included: STK_SYN_* of the options present;
+ * *our_ws: our window shift. */
+unsigned stk_synack_options_build(const struct stk_tcp_policy *p, uint8_t syn_bits, uint16_t peer_mss,
+				  uint32_t tsval, uint32_t tsecr, uint8_t *out, uint8_t *included, uint8_t *our_ws);
+/* The template for this policy and SYN (built on a miss; never NULL). */
+const struct stk_synack_tmpl *stk_synack_tmpl_get(struct stk_ctx *ctx, const struct stk_tcp_policy *p,
+						  uint8_t syn_bits);
+/* Build and queue a SYN-ACK (from the template). */
 void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac,
 			 uint32_t dst_ip, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t ack,
 			 const struct stk_synack_info *si);
@@ -348,7 +382,7 @@ void stk_tcp_window_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 void stk_tcp_send_ack(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 void stk_tcp_flush_pending(struct stk_ctx *ctx);
 uint32_t stk_tcp_tsval(const struct stk_ctx *ctx, const struct stk_tcp_flow *f);
-uint32_t stk_tcp_ts_offset(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
+uint32_t stk_tcp_ts_offset(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
 			   uint32_t rip, uint16_t lport, uint16_t rport);
 /* tuple_hash: stk_flow_tuple_hash() of the connection. */
 uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_hash);

@@ -88,18 +88,24 @@ uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_has
 	}
 }
 
-uint32_t stk_tcp_ts_offset(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
+uint32_t stk_tcp_ts_offset(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
 			   uint32_t rip, uint16_t lport, uint16_t rport)
 {
-	const struct stk_tcp *t = ctx->tcp;
-	switch (stk_host_tcp_policy(h)->ts.scope) {
-	case STK_TS_PER_PEER:
-		return (uint32_t)stk_flow_hash(t, lip, rip, 0, 0, 3);
-	case STK_TS_PER_FLOW:
+	struct stk_tcp *t = ctx->tcp;
+	uint8_t scope = stk_host_tcp_policy(h)->ts.scope;
+	if (scope == STK_TS_PER_FLOW)
 		return (uint32_t)stk_flow_hash(t, lip, rip, lport, rport, 3);
-	default:
-		return (uint32_t)stk_flow_hash(t, lip, 0, 0, 0, 3);
+	if (scope != STK_TS_PER_PEER)
+		rip = 0; /* per host */
+	/* The offset depends on (lip, rip) and the key only: remember the
+	 * last one (SYNs of a scan come from one peer). */
+	if (!t->tso_valid || t->tso_lip != lip || t->tso_rip != rip) {
+		t->tso_val = (uint32_t)stk_flow_hash(t, lip, rip, 0, 0, 3);
+		t->tso_lip = lip;
+		t->tso_rip = rip;
+		t->tso_valid = true;
 	}
+	return t->tso_val;
 }
 
 static uint32_t tsval_at(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t offset)
@@ -202,6 +208,17 @@ static unsigned synack_options(const struct stk_tcp_policy *p, uint8_t syn_bits,
 	return n;
 }
 
+unsigned stk_synack_options_build(const struct stk_tcp_policy *p, uint8_t syn_bits, uint16_t peer_mss,
+				  uint32_t tsval, uint32_t tsecr, uint8_t *out, uint8_t *included, uint8_t *our_ws)
+{
+	return synack_options(p, syn_bits, peer_mss, tsval, tsecr, out, included, our_ws);
+}
+
+uint32_t stk_synack_layout_key(const struct stk_tcp_policy *p, uint8_t syn_bits)
+{
+	return layout_bits(p, syn_bits);
+}
+
 uint8_t stk_synack_features(const struct stk_tcp_policy *p, uint8_t syn_bits, uint8_t *our_ws)
 {
 	uint8_t inc;
@@ -239,34 +256,6 @@ static void tcp_seal(uint8_t *tcp, uint32_t src, uint32_t dst, unsigned len)
 {
 	uint32_t sum = stk_l4_pseudo(src, dst, STK_IPPROTO_TCP, len);
 	stk_put_be16(tcp + STK_TCP_O_CSUM, stk_csum_fold(stk_csum_add(sum, tcp, len)));
-}
-
-void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac,
-			 uint32_t dst_ip, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t ack,
-			 const struct stk_synack_info *si)
-{
-	const struct stk_tcp_policy *p = stk_host_tcp_policy(h);
-	struct stk_pkt *out = stk_l4_tx_take(ctx);
-	if (!out)
-		return;
-	uint8_t opts[40], inc, ws;
-	unsigned optlen = synack_options(p, si->syn_bits, si->peer_mss, si->ts_val, si->ts_ecr, opts,
-					 &inc, &ws);
-	/* Options are a multiple of 4 in every real layout; pad with EOL if a
-	 * table is not (the data offset counts words). */
-	while (optlen % 4)
-		opts[optlen++] = 0;
-	uint8_t flags = STK_TH_SYN | STK_TH_ACK;
-	if ((si->syn_bits & STK_SYN_ECN) && p->ecn_synack)
-		flags |= STK_TH_ECE;
-	unsigned len = STK_TCP_HLEN + optlen;
-	uint8_t *tcp = stk_l4_ip_header(out, h, dst_mac, dst_ip, STK_IPPROTO_TCP, len,
-					stk_ipid_next(h, STK_IPID_TCP), p->df_synack, 0);
-	tcp_header(tcp, lport, rport, iss, ack, optlen, flags, stk_synack_window(p, si->syn_bits));
-	memcpy(tcp + STK_TCP_HLEN, opts, optlen);
-	tcp_seal(tcp, h->ip_raw, dst_ip, len);
-	stk_l4_tx_put(ctx, out);
-	ctx->cnt.tcp_synack_sent++;
 }
 
 void stk_tcp_send_rst(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac, uint32_t dst_ip,
