@@ -232,7 +232,9 @@ static void unhash(struct stk_tcp *t, struct stk_tcp_flow *f)
 	*pp = f->hnext;
 }
 
-void stk_flow_free(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_close_reason why)
+/* Everything stk_flow_free does but clearing and listing the slot as free:
+ * an evicted slot is reused at once, and stk_flow_new_h clears it. */
+static void flow_release(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_close_reason why)
 {
 	struct stk_tcp *t = ctx->tcp;
 	if ((f->flags & STK_F_ACCEPTED) && f->svc && f->svc->closed) {
@@ -251,13 +253,19 @@ void stk_flow_free(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_close_r
 	unhash(t, f);
 	lru_unlink(t, f);
 	stk_flow_set_state(t, f, STK_TCP_FREE);
+	t->n_flows--;
+}
+
+void stk_flow_free(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_close_reason why)
+{
+	struct stk_tcp *t = ctx->tcp;
+	flow_release(ctx, f, why);
 	uint16_t gen = f->gen;
 	memset(f, 0, sizeof(*f));
 	f->gen = (uint16_t)(gen + 1);
 	f->tl.next = f->tl.prev = STK_TL_NONE;
 	f->hnext = t->free_head;
 	t->free_head = flow_idx(t, f);
-	t->n_flows--;
 }
 
 struct stk_tcp_flow *stk_flow_new(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport,
@@ -279,7 +287,12 @@ struct stk_tcp_flow *stk_flow_new_h(struct stk_ctx *ctx, uint64_t hv, uint32_t l
 			return NULL;
 		}
 		ctx->cnt.tcp_flows_evicted++;
-		stk_flow_free(ctx, &t->flows[victim], STK_CLOSE_EVICTED);
+		flow_release(ctx, &t->flows[victim], STK_CLOSE_EVICTED);
+		/* The victim's slot, without a round trip through the free list
+		 * (and one clearing instead of two). */
+		t->flows[victim].gen++;
+		t->flows[victim].hnext = STK_NONE;
+		t->free_head = victim;
 	}
 	uint32_t i = t->free_head;
 	struct stk_tcp_flow *f = &t->flows[i];
