@@ -83,9 +83,18 @@ max_flows=$(lab_ctl stats | python3 -c 'import json,sys; print(json.load(sys.std
 rss_kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 rss0=$(rss_kb "$LAB_PID" VmRSS)
 bound_kb=$((rss0 + max_flows * 260 / 1024 + 32768))
+# hping3 --flood ignores -c: the count is kept here, from scan0's own
+# transmit counter (SIGINT when it is reached, or after 60 s at most).
+txp() { scan cat /sys/class/net/scan0/statistics/tx_packets; }
+tx0=$(txp)
 t0=$(date +%s.%N)
-scan timeout 60 hping3 -q -S -p 80 --rand-source --flood -c $flood_n $LIN >/dev/null 2>&1 &
+scan timeout -s INT 60 hping3 -q -S -p 80 --rand-source --flood $LIN >/dev/null 2>&1 &
 FLOOD=$!
+( while kill -0 $FLOOD 2>/dev/null; do
+	[ $(($(txp) - tx0)) -ge $flood_n ] && { kill -INT $FLOOD 2>/dev/null; break; } # timeout passes it on
+	sleep 0.1
+  done ) &
+COUNTER=$!
 ( peak=0; while kill -0 $FLOOD 2>/dev/null; do
 	r=$(rss_kb "$LAB_PID" VmRSS); [ "${r:-0}" -gt "$peak" ] && peak=$r; sleep 0.2
   done; echo $peak >"$LAB_DIR/rss_peak" ) &
@@ -102,12 +111,15 @@ kill -0 $FLOOD 2>/dev/null && during=yes
 	fail "curl during a SYN flood: '$body'"
 wait $FLOOD
 t1=$(date +%s.%N)
-wait $SAMPLER
+sent=$(($(txp) - tx0))
+wait $SAMPLER $COUNTER
 peak=$(cat "$LAB_DIR/rss_peak")
 sleep 1
 rss1=$(rss_kb "$LAB_PID" VmRSS)
 hwm=$(rss_kb "$LAB_PID" VmHWM)
-echo "note: $flood_n SYNs in $(echo "$t1 - $t0" | bc) s; engine RSS before ${rss0} kB, peak sampled ${peak} kB," \
+[ $sent -ge $flood_n ] && pass "flood: $sent frames sent (>= $flood_n) in $(echo "$t1 - $t0" | bc) s" ||
+	fail "flood: only $sent of $flood_n frames sent within 60 s"
+echo "note: engine RSS before ${rss0} kB, peak sampled ${peak} kB," \
 	"after ${rss1} kB, high-water ${hwm} kB; bound ${bound_kb} kB (max_flows $max_flows)"
 [ "$hwm" -le "$bound_kb" ] && pass "engine memory under the flood: VmHWM ${hwm} kB <= ${bound_kb} kB" ||
 	fail "engine memory under the flood: VmHWM ${hwm} kB > bound ${bound_kb} kB"
