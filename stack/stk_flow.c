@@ -54,7 +54,7 @@ uint64_t stk_siphash(const uint64_t key[2], const uint64_t *w, unsigned n)
  * variant Linux's hsiphash and Rust's HashMap use for attacker-chosen
  * keys): the flow hash, the ISNs and timestamp offsets need unpredictability
  * to someone without the key, and it costs 5 rounds instead of 8 on every
- * segment. The cookie MAC keeps SipHash-2-4. */
+ * segment. The SYN cookie's MAC uses it too (stk_siphash13). */
 static inline uint64_t siphash13_2(const uint64_t key[2], uint64_t w0, uint64_t w1)
 {
 	uint64_t v0 = 0x736f6d6570736575ull ^ key[0], v1 = 0x646f72616e646f6dull ^ key[1];
@@ -66,6 +66,26 @@ static inline uint64_t siphash13_2(const uint64_t key[2], uint64_t w0, uint64_t 
 	SIPROUND;
 	v0 ^= w1;
 	uint64_t b = (uint64_t)16 << 56;
+	v3 ^= b;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t stk_siphash13(const uint64_t key[2], const uint64_t *w, unsigned n)
+{
+	uint64_t v0 = 0x736f6d6570736575ull ^ key[0], v1 = 0x646f72616e646f6dull ^ key[1];
+	uint64_t v2 = 0x6c7967656e657261ull ^ key[0], v3 = 0x7465646279746573ull ^ key[1];
+	for (unsigned i = 0; i < n; i++) {
+		v3 ^= w[i];
+		SIPROUND;
+		v0 ^= w[i];
+	}
+	uint64_t b = (uint64_t)(n * 8) << 56;
 	v3 ^= b;
 	SIPROUND;
 	v0 ^= b;

@@ -269,6 +269,8 @@ static inline uint32_t stk_l4_pseudo(uint32_t src_raw, uint32_t dst_raw, uint8_t
 
 /* SipHash-2-4 over n 64-bit words. */
 uint64_t stk_siphash(const uint64_t key[2], const uint64_t *w, unsigned n);
+/* SipHash-1-3 (per-packet uses: flow hash, ISNs, cookie MACs). */
+uint64_t stk_siphash13(const uint64_t key[2], const uint64_t *w, unsigned n);
 
 /* An event record for a TCP/UDP observation. */
 void stk_l4_event(struct stk_ctx *ctx, unsigned kind, const struct stk_pkt *p, const struct stk_host *h,
