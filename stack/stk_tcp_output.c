@@ -9,6 +9,7 @@
  */
 #include "stack/stk_tcp_int.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 uint8_t *stk_l4_ip_header(struct stk_pkt *out, const struct stk_host *h, const uint8_t *dst_mac,
@@ -35,10 +36,14 @@ uint8_t *stk_l4_ip_header_from(struct stk_pkt *out, const struct stk_host *h, ui
 	stk_put_be16(ip + STK_IP4_O_FRAG, df ? STK_IP4_DF : 0);
 	ip[STK_IP4_O_TTL] = proto == STK_IPPROTO_ICMP && h->policy.icmp_ttl ? h->policy.icmp_ttl : h->policy.ttl;
 	ip[STK_IP4_O_PROTO] = proto;
-	stk_put_be16(ip + STK_IP4_O_CSUM, 0);
 	memcpy(ip + STK_IP4_O_SRC, &src_ip_raw, 4);
 	memcpy(ip + STK_IP4_O_DST, &dst_ip_raw, 4);
-	stk_put_be16(ip + STK_IP4_O_CSUM, stk_csum(ip, STK_IP4_MIN_HLEN));
+	/* The checksum from the values just written, not by loading them back
+	 * (a store-forwarding stall per wide load of narrow stores). */
+	uint32_t s = ntohl(src_ip_raw), d = ntohl(dst_ip_raw);
+	uint32_t sum = (0x4500u | tos) + tot + ip_id + (df ? STK_IP4_DF : 0) +
+		       ((uint32_t)ip[STK_IP4_O_TTL] << 8 | proto) + (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff);
+	stk_put_be16(ip + STK_IP4_O_CSUM, stk_csum_fold(sum));
 	out->len = STK_ETH_HLEN + tot;
 	return ip + STK_IP4_MIN_HLEN;
 }
