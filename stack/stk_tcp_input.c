@@ -94,7 +94,7 @@ struct pkt_ctx {
 
 static void progress(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
-	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
+	const struct stk_tcp_policy *p = stk_host_pol(&ctx->hosts->hosts[f->host_idx]);
 	uint32_t d = ctx->tcp->cfg.idle_timeout_ms;
 	if (f->state == STK_TCP_FIN_WAIT_2 && p->fin_wait2_ms < d)
 		d = p->fin_wait2_ms;
@@ -136,7 +136,7 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, cons
 			       uint32_t tsval)
 {
 	struct stk_tcp *t = ctx->tcp;
-	const struct stk_tcp_policy *p = stk_host_tcp_policy(pc->h);
+	const struct stk_tcp_policy *p = stk_host_pol(pc->h);
 	f->host_idx = (uint32_t)(pc->h - ctx->hosts->hosts);
 	memcpy(f->rmac, pc->f + STK_ETH_O_SRC, 6);
 	f->svc = l->svc;
@@ -187,7 +187,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	uint8_t syn_bits = s->syn_bits;
 	if ((s->flags & (STK_TH_ECE | STK_TH_CWR)) == (STK_TH_ECE | STK_TH_CWR))
 		syn_bits |= STK_SYN_ECN;
-	if ((syn_bits & STK_SYN_ECN) && stk_host_tcp_policy(pc->h)->ecn_silent) {
+	if ((syn_bits & STK_SYN_ECN) && stk_host_pol(pc->h)->ecn_silent) {
 		ctx->cnt.drop_tcp_ecn_syn++;
 		return;
 	}
@@ -202,7 +202,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		uint32_t cookie = stk_cookie_make(ctx, pc->h->ip_raw, pc->rip, pc->lport, pc->rport, s->seq,
 						  syn_bits, peer_mss, s->ws);
 		uint32_t off = stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
-		uint32_t hz = stk_host_tcp_policy(pc->h)->ts.hz;
+		uint32_t hz = stk_host_pol(pc->h)->ts.hz;
 		si.ts_val = hz ? off + stk_clock_ticks(ctx->now_ns, hz) : 0;
 		stk_tcp_send_synack(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport, cookie,
 				    s->seq + 1, &si);
@@ -254,7 +254,7 @@ static void noflow_answer(struct stk_ctx *ctx, const struct pkt_ctx *pc, enum st
 			  const struct seg *s)
 {
 	struct stk_tcp *t = ctx->tcp;
-	const struct stk_tcp_policy *p = stk_host_tcp_policy(pc->h);
+	const struct stk_tcp_policy *p = stk_host_pol(pc->h);
 	const struct stk_noflow_rule *r = &p->noflow[c];
 	if (r->action != STK_NOFLOW_RST) {
 		ctx->cnt.drop_tcp_noflow++;
@@ -303,7 +303,7 @@ static void noflow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, const st
 		return;
 	}
 	if (fl & STK_TH_SYN) {
-		const struct stk_noflow_rule *r = &stk_host_tcp_policy(pc->h)->noflow[STK_NOFLOW_OPEN_SYNFIN];
+		const struct stk_noflow_rule *r = &stk_host_pol(pc->h)->noflow[STK_NOFLOW_OPEN_SYNFIN];
 		if (!(fl & STK_TH_FIN) || r->action == STK_NOFLOW_SYNACK)
 			listen_syn(ctx, pc, l, s);
 		else
@@ -331,7 +331,7 @@ static bool seq_acceptable(const struct stk_tcp_flow *f, const struct seg *s)
 
 static void rtt_sample(struct stk_ctx *ctx, struct stk_tcp_flow *f, uint32_t rtt_us)
 {
-	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
+	const struct stk_tcp_policy *p = stk_host_pol(&ctx->hosts->hosts[f->host_idx]);
 	if (!f->srtt_us) { /* RFC 6298 2.2 */
 		f->srtt_us = rtt_us ? rtt_us : 1;
 		f->rttvar_us = rtt_us / 2;

@@ -198,6 +198,13 @@ struct stk_tcp {
 
 /* ---- shared helpers ---------------------------------------------------- */
 
+/* stk_host_tcp_policy() inline, for the per-SYN paths (it is called a
+ * handful of times per answer). */
+static inline const struct stk_tcp_policy *stk_host_pol(const struct stk_host *h)
+{
+	return h->policy.tcp ? h->policy.tcp : stk_tcp_policy_family(FP_FAMILY_LINUX);
+}
+
 static inline uint32_t stk_now_ms(const struct stk_ctx *ctx)
 {
 	return (uint32_t)(ctx->now_ns / 1000000u);
@@ -271,9 +278,15 @@ uint64_t stk_siphash(const uint64_t key[2], const uint64_t *w, unsigned n);
 /* SipHash-1-3 (per-packet uses: flow hash, ISNs, cookie MACs). */
 uint64_t stk_siphash13(const uint64_t key[2], const uint64_t *w, unsigned n);
 
-/* An event record for a TCP/UDP observation. */
-void stk_l4_event(struct stk_ctx *ctx, unsigned kind, const struct stk_pkt *p, const struct stk_host *h,
-		  const uint8_t *f, const uint8_t *ip, uint16_t sport, uint16_t dport, uint32_t aux);
+/* An event record for a TCP/UDP observation (inline: one test when events
+ * are off). */
+static inline void stk_l4_event(struct stk_ctx *ctx, unsigned kind, const struct stk_pkt *p,
+				const struct stk_host *h, const uint8_t *f, const uint8_t *ip, uint16_t sport,
+				uint16_t dport, uint32_t aux)
+{
+	stk_event_note(ctx, kind, p, h, ip + STK_IP4_O_SRC, f + STK_ETH_O_SRC, ip[STK_IP4_O_PROTO],
+		       ip[STK_IP4_O_TTL], sport, dport, aux);
+}
 
 /* ---- flows (stk_flow.c) ---------------------------------------------- */
 uint64_t stk_flow_hash(const struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,

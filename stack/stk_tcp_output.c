@@ -48,13 +48,6 @@ uint8_t *stk_l4_ip_header_from(struct stk_pkt *out, const struct stk_host *h, ui
 	return ip + STK_IP4_MIN_HLEN;
 }
 
-void stk_l4_event(struct stk_ctx *ctx, unsigned kind, const struct stk_pkt *p, const struct stk_host *h,
-		  const uint8_t *f, const uint8_t *ip, uint16_t sport, uint16_t dport, uint32_t aux)
-{
-	stk_event_note(ctx, kind, p, h, ip + STK_IP4_O_SRC, f + STK_ETH_O_SRC, ip[STK_IP4_O_PROTO],
-		       ip[STK_IP4_O_TTL], sport, dport, aux);
-}
-
 /* ---- generators -------------------------------------------------------- */
 
 static uint32_t tcp_rand(struct stk_tcp *t)
@@ -70,7 +63,7 @@ static uint32_t tcp_rand(struct stk_tcp *t)
 uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_hash)
 {
 	struct stk_tcp *t = ctx->tcp;
-	const struct stk_isn_rule *r = &stk_host_tcp_policy(h)->isn;
+	const struct stk_isn_rule *r = &stk_host_pol(h)->isn;
 	uint32_t clock = stk_clock_ticks(ctx->now_ns, r->rate_hz);
 	switch (r->kind) {
 	case STK_ISN_HASH_CLOCK:
@@ -97,7 +90,7 @@ uint32_t stk_tcp_ts_offset(struct stk_ctx *ctx, const struct stk_host *h, uint32
 			   uint32_t rip, uint16_t lport, uint16_t rport)
 {
 	struct stk_tcp *t = ctx->tcp;
-	uint8_t scope = stk_host_tcp_policy(h)->ts.scope;
+	uint8_t scope = stk_host_pol(h)->ts.scope;
 	if (scope == STK_TS_PER_FLOW)
 		return (uint32_t)stk_flow_hash(t, lip, rip, lport, rport, 3);
 	if (scope != STK_TS_PER_PEER)
@@ -115,7 +108,7 @@ uint32_t stk_tcp_ts_offset(struct stk_ctx *ctx, const struct stk_host *h, uint32
 
 static uint32_t tsval_at(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t offset)
 {
-	uint32_t hz = stk_host_tcp_policy(h)->ts.hz;
+	uint32_t hz = stk_host_pol(h)->ts.hz;
 	return hz ? offset + stk_clock_ticks(ctx->now_ns, hz) : 0;
 }
 
@@ -403,7 +396,7 @@ void stk_tcp_retransmit_first(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 
 void stk_tcp_arm_rto(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
-	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
+	const struct stk_tcp_policy *p = stk_host_pol(&ctx->hosts->hosts[f->host_idx]);
 	uint64_t d = (uint64_t)f->rto_ms << (f->rxt_shift < 16 ? f->rxt_shift : 16);
 	if (d > p->rto_max_ms)
 		d = p->rto_max_ms;
