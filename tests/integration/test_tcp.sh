@@ -66,32 +66,31 @@ out=$(echo ping | scan nc -u -w 1 $WIN 7)
 [ "$out" = ping ] && pass "UDP echo on 7" || fail "UDP echo: '$out'"
 
 # A SYN flood from spoofed sources, as fast as hping3 sends (bounded: 2
-# million SYNs, and 60 s): past the half-open threshold the decky answers
+# million SYNs, and 90 s): past the half-open threshold the decky answers
 # with SYN cookies, a real client still gets its page in the middle of it,
 # and the engine's memory stays under a bound derived from the flow memcap:
 # the resident size before the flood + max_flows * 260 bytes (a flow record
 # is <= 256 bytes, checked by the unit tests, plus its 4-byte bucket; the
 # table is allocated once and its pages touched as flows fill it) + 32 MiB
 # for everything else (rings, pools, event buffers, allocator slack).
-# Under ASan (the sanitizer build of the CI) the engine handles a fraction
-# of the rate and each run is slower: 200 000 SYNs there, 2 million in
-# the normal build.
+# hping3 sends ~60-70 kpps here, which the ASan build keeps up with too:
+# 2 million in both builds (~30 s; at most 90 s).
 flood_n=2000000
-grep -q __asan_init "$DECNETD" 2>/dev/null && flood_n=200000
 max_flows=$(lab_ctl stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["tcp"]["max_flows"])' 2>/dev/null ||
 	lab_ctl stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["tcp"]["max_flows"])')
 rss_kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 rss0=$(rss_kb "$LAB_PID" VmRSS)
 bound_kb=$((rss0 + max_flows * 260 / 1024 + 32768))
 # hping3 --flood ignores -c: the count is kept here, from scan0's own
-# transmit counter (SIGINT when it is reached, or after 60 s at most).
+# transmit counter (SIGTERM when it is reached, or after 90 s at most;
+# SIGINT would not do: a background job of a script ignores it).
 txp() { scan cat /sys/class/net/scan0/statistics/tx_packets; }
 tx0=$(txp)
 t0=$(date +%s.%N)
-scan timeout -s INT 60 hping3 -q -S -p 80 --rand-source --flood $LIN >/dev/null 2>&1 &
+scan timeout 90 hping3 -q -S -p 80 --rand-source --flood $LIN >/dev/null 2>&1 &
 FLOOD=$!
 ( while kill -0 $FLOOD 2>/dev/null; do
-	[ $(($(txp) - tx0)) -ge $flood_n ] && { kill -INT $FLOOD 2>/dev/null; break; } # timeout passes it on
+	[ $(($(txp) - tx0)) -ge $flood_n ] && { kill -TERM $FLOOD 2>/dev/null; break; } # timeout passes it on
 	sleep 0.1
   done ) &
 COUNTER=$!
@@ -118,7 +117,7 @@ sleep 1
 rss1=$(rss_kb "$LAB_PID" VmRSS)
 hwm=$(rss_kb "$LAB_PID" VmHWM)
 [ $sent -ge $flood_n ] && pass "flood: $sent frames sent (>= $flood_n) in $(echo "$t1 - $t0" | bc) s" ||
-	fail "flood: only $sent of $flood_n frames sent within 60 s"
+	fail "flood: only $sent of $flood_n frames sent within 90 s"
 echo "note: engine RSS before ${rss0} kB, peak sampled ${peak} kB," \
 	"after ${rss1} kB, high-water ${hwm} kB; bound ${bound_kb} kB (max_flows $max_flows)"
 [ "$hwm" -le "$bound_kb" ] && pass "engine memory under the flood: VmHWM ${hwm} kB <= ${bound_kb} kB" ||
