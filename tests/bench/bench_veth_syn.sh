@@ -13,7 +13,9 @@
 # <= 2 million) and the whole lab lives in namespaces this script creates.
 #
 # Usage (root): bench_veth_syn.sh [MAX_RATE (default 3200000)]
-# ENGINE_ARGS: more decnetd options (e.g. "--ring v3").
+# ENGINE_ARGS: more decnetd options (e.g. "--ring v3"). PIN=1: the
+# generator on CPU 0, decnetd on CPU 1 (the kernel's answers run in the
+# generator's system calls on veth, wherever it is pinned).
 set -u
 . "$DECNET_SRC/tests/lab/lab.sh"
 lab_need_root
@@ -24,6 +26,8 @@ MAX_RATE=${1:-3200000}
 DECKY=10.77.0.20
 SRC=10.78.0.1   # SYN sources: 10.78.0.1 + 0..1023, routed via the scanner
 NSRC=1024
+GEN_PIN=
+[ "${PIN:-0}" = 1 ] && GEN_PIN="taskset -c 0"
 
 lab_up vsyn$$
 # Replies to 10.78/16 go to the scanner, whose kernel drops them (not its
@@ -41,7 +45,7 @@ step() {
 	while [ $rate -le $MAX_RATE ]; do
 		local count=$((rate * 2))
 		[ $count -gt 2000000 ] && count=2000000
-		line=$(scan "$SYNRATE" scan0 "$mac" $DECKY 80 $SRC $NSRC $rate $count 1500)
+		line=$(scan $GEN_PIN "$SYNRATE" scan0 "$mac" $DECKY 80 $SRC $NSRC $rate $count 1500)
 		echo "$name offered $rate: achieved/sent/answered/%/rx_drops: $line"
 		set -- $line
 		if awk -v p="$5" 'BEGIN { exit !(p >= 99.9) }'; then
@@ -58,6 +62,7 @@ step() {
 
 # (a) decnetd
 lab_engine "$DECNET_SRC/tests/integration/data/tcp-lab.ini" --stats-on-exit ${ENGINE_ARGS:-} || exit 1
+[ "${PIN:-0}" = 1 ] && taskset -pc 1 "$LAB_PID" >/dev/null
 scan ping -c 1 -W 1 $DECKY >/dev/null
 dmac=$(scan ip neigh show $DECKY | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }')
 [ -n "$dmac" ] || { echo "FAIL: no ARP answer from $DECKY"; exit 1; }
