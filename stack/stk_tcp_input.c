@@ -133,7 +133,7 @@ static bool call_ok(const struct stk_tcp_flow *f)
 static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct pkt_ctx *pc,
 			       const struct stk_listener *l, uint8_t syn_bits, uint16_t peer_mss,
 			       uint8_t peer_ws, uint32_t irs, uint32_t iss, uint32_t peer_wnd,
-			       uint32_t tsval)
+			       uint32_t tsval, const struct stk_synack_tmpl *m)
 {
 	struct stk_tcp *t = ctx->tcp;
 	const struct stk_tcp_policy *p = stk_host_pol(pc->h);
@@ -143,7 +143,8 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, cons
 	f->svc_arg = l->arg;
 	f->syn_bits = syn_bits;
 	f->peer_mss = peer_mss;
-	const struct stk_synack_tmpl *m = stk_synack_tmpl_get(ctx, p, syn_bits);
+	if (!m) /* m: the caller's template for these SYN bits, if it has one */
+		m = stk_synack_tmpl_get(ctx, p, syn_bits);
 	uint8_t both = m->inc & syn_bits & (STK_SYN_WS | STK_SYN_SACK | STK_SYN_TS);
 	if (both & STK_SYN_WS) {
 		f->snd_ws = peer_ws;
@@ -192,7 +193,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		return;
 	}
 	uint16_t peer_mss = (s->syn_bits & STK_SYN_MSS) && s->mss ? s->mss : STK_TCP_DEFAULT_MSS;
-	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, has_ts(s) ? s->tsval : 0};
+	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, has_ts(s) ? s->tsval : 0, NULL};
 	struct stk_tcp_flow *f = NULL;
 	if (t->half_open < t->cfg.syn_cookie_threshold)
 		f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
@@ -211,7 +212,10 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		return;
 	}
 	uint32_t iss = stk_tcp_isn(ctx, pc->h, pc->hv);
-	flow_init_from_syn(ctx, f, pc, l, syn_bits, peer_mss, s->ws, s->seq, iss, s->wnd, s->tsval);
+	/* One template look-up for the flow and its SYN-ACK (after
+	 * stk_flow_new_h: an eviction runs service callbacks). */
+	si.tmpl = stk_synack_tmpl_get(ctx, stk_host_pol(pc->h), syn_bits);
+	flow_init_from_syn(ctx, f, pc, l, syn_bits, peer_mss, s->ws, s->seq, iss, s->wnd, s->tsval, si.tmpl);
 	si.ts_val = stk_tcp_tsval(ctx, f);
 	stk_tcp_send_synack(ctx, pc->h, f->rmac, f->rip, f->lport, f->rport, f->iss, f->rcv_nxt, &si);
 	stk_tcp_arm_rto(ctx, f);
@@ -241,7 +245,7 @@ static bool cookie_ack(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	ctx->cnt.tcp_syncookies_ok++;
 	/* Rebuild the half-open connection the cookie stands for, then let
 	 * the state machine complete it with this very ACK. */
-	flow_init_from_syn(ctx, f, pc, l, bits, mss, ws, s->seq - 1, s->ack - 1, s->wnd, s->tsval);
+	flow_init_from_syn(ctx, f, pc, l, bits, mss, ws, s->seq - 1, s->ack - 1, s->wnd, s->tsval, NULL);
 	if ((f->flags & STK_F_TS) && !has_ts(s))
 		f->flags &= (uint16_t)~STK_F_TS;
 	flow_input(ctx, pc, f, s);
@@ -633,7 +637,7 @@ static bool flow_gate(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_
 	    s->seq == f->irs) {
 		/* The peer did not hear our SYN-ACK: same answer again. */
 		struct stk_synack_info si = {f->syn_bits, f->peer_mss, 0, stk_tcp_tsval(ctx, f),
-					     f->ts_recent};
+					     f->ts_recent, NULL};
 		stk_tcp_send_synack(ctx, pc->h, f->rmac, f->rip, f->lport, f->rport, f->iss, f->rcv_nxt, &si);
 		return false;
 	}

@@ -198,6 +198,7 @@ struct stk_tcp {
 
 /* ---- shared helpers ---------------------------------------------------- */
 
+
 /* stk_host_tcp_policy() inline, for the per-SYN paths (it is called a
  * handful of times per answer). */
 static inline const struct stk_tcp_policy *stk_host_pol(const struct stk_host *h)
@@ -355,6 +356,7 @@ struct stk_synack_info {
 	uint16_t peer_mss;
 	uint8_t peer_ws;         /* valid with STK_SYN_WS */
 	uint32_t ts_val, ts_ecr; /* our TSval, the SYN's TSval */
+	const struct stk_synack_tmpl *tmpl; /* NULL: looked up by the sender */
 };
 /* What a SYN-ACK built from the policy for these SYN bits negotiates:
  * STK_SYN_WS/SACK/TS set when both sides have them; *ws = our shift. */

@@ -111,7 +111,7 @@ void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t 
 			 const struct stk_synack_info *si)
 {
 	const struct stk_tcp_policy *p = stk_host_pol(h);
-	const struct stk_synack_tmpl *m = stk_synack_tmpl_get(ctx, p, si->syn_bits);
+	const struct stk_synack_tmpl *m = si->tmpl ? si->tmpl : stk_synack_tmpl_get(ctx, p, si->syn_bits);
 	struct stk_pkt *out = stk_l4_tx_take(ctx);
 	if (!out)
 		return;
