@@ -88,6 +88,9 @@ time.sleep(600)
 " &
 LISTENER=$!
 sleep 0.5
+# The kernel answers via the scanner (route above): resolve its MAC first,
+# or the first SYN-ACKs wait in (and overflow) the ARP queue.
+eng ping -c 1 -W 1 $LAB_NET.2 >/dev/null
 kmac=$(eng cat /sys/class/net/eng0/address)
 scan ip neigh replace $DECKY lladdr "$kmac" dev scan0
 step kernel "$kmac" | tee "$LAB_DIR/kernel.txt"

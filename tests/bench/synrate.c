@@ -1,9 +1,9 @@
 /* synrate: a bounded SYN generator and SYN-ACK counter for the veth lab
  * (tests/bench/bench_veth_syn.sh). Not part of the engine.
  *
- * Sends COUNT SYNs at a fixed offered RATE (paced in batches of up to 64
- * with sendmmsg on an AF_PACKET socket, so no kernel TCP state on the
- * sending side) from source addresses SRC_BASE + (i % N_SRC) and random
+ * Sends COUNT SYNs at a fixed offered RATE (paced in batches of 64 with
+ * sendmmsg on an AF_PACKET socket, so no kernel TCP state on the sending
+ * side; sleeping between batches) from source addresses SRC_BASE + (i % N_SRC) and random
  * source ports, each with sequence number SEQ_BASE + i; counts the distinct
  * SYN-ACKs whose ack - 1 - SEQ_BASE names one of them (a BPF-filtered
  * AF_PACKET socket: retransmitted SYN-ACKs count once), waits WAIT_MS after
@@ -230,8 +230,18 @@ int main(int argc, char **argv)
 		uint64_t due = (uint64_t)((double)(t - t0) * rate / 1e9) + 1;
 		if (due > count)
 			due = count;
-		if (due <= sent) {
+		/* Send in whole batches (or the last few); until the next batch
+		 * is due, sleep in ppoll on the receive socket instead of
+		 * spinning: on a shared machine a spinning generator takes the
+		 * CPU the side being measured needs. */
+		if (due < count && due < (uint64_t)sent + BATCH) {
 			drain(rx, &g, seen, count, &answered);
+			uint64_t next = t0 + (uint64_t)((double)(sent + BATCH) * 1e9 / rate);
+			if (next > t) {
+				struct timespec ts = {0, (long)(next - t > 999999999 ? 999999999 : next - t)};
+				struct pollfd p = {rx, POLLIN, 0};
+				ppoll(&p, 1, &ts, NULL);
+			}
 			continue;
 		}
 		unsigned n = due - sent > BATCH ? BATCH : (unsigned)(due - sent);
