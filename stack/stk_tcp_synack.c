@@ -106,6 +106,20 @@ static inline uint32_t sum32(uint32_t v)
 	return (v >> 16) + (v & 0xffff);
 }
 
+/* The checksum words of a field that starts at offset off of the TCP
+ * header, given its sum as if 16-bit aligned: at an odd offset every byte
+ * sits in the other half of its word, and the one's-complement sum of
+ * byte-swapped words is the byte-swapped sum (RFC 1071). Layouts without
+ * NOP padding put the timestamps (or the MSS) at odd offsets. */
+static inline uint32_t field_sum(uint32_t s, unsigned off)
+{
+	if (!(off & 1))
+		return s;
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return ((s & 0xff) << 8) | (s >> 8);
+}
+
 void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac,
 			 uint32_t dst_ip, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t ack,
 			 const struct stk_synack_info *si)
@@ -138,12 +152,12 @@ void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t 
 	if (m->mss_clamp) {
 		uint16_t mss = si->peer_mss < m->mss_value ? si->peer_mss : m->mss_value;
 		stk_put_be16(o + m->mss_off + 2, mss);
-		sum += mss;
+		sum += field_sum(mss, m->mss_off + 2u);
 	}
 	if (m->ts_off != 0xff) {
 		stk_put_be32(o + m->ts_off + 2, si->ts_val);
 		stk_put_be32(o + m->ts_off + 6, si->ts_ecr);
-		sum += sum32(si->ts_val) + sum32(si->ts_ecr);
+		sum += field_sum(sum32(si->ts_val) + sum32(si->ts_ecr), m->ts_off + 2u);
 	}
 	stk_put_be16(tcp + STK_TCP_O_CSUM, stk_csum_fold(sum));
 	stk_l4_tx_put(ctx, out);
