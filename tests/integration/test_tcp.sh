@@ -29,7 +29,13 @@ scan tshark -q -i scan0 -w "$LAB_DIR/scan.pcap" \
 	-f "host $LAB_NET.2 and (icmp or udp or (tcp[tcpflags] & (tcp-syn|tcp-rst) != 0))" >/dev/null 2>&1 &
 TSHARK=$!
 lab_engine "$DECNET_SRC/tests/integration/data/tcp-lab.ini" --stats-on-exit || exit 1
-sleep 1 # tshark attaching
+# tshark attaching: it writes the file's header once it captures (under
+# load that took over a second, and the first handshakes went unseen).
+for i in $(seq 1 100); do
+	[ -s "$LAB_DIR/scan.pcap" ] && break
+	sleep 0.1
+done
+sleep 0.5
 
 page='<html><body><h1>It works!</h1></body></html>'
 for ip in $LIN $WIN; do
