@@ -87,6 +87,7 @@ struct stk_frag;
 	X(tcp_rx_segments, "TCP segments to a decky")                          \
 	X(tcp_syn_open, "SYNs to a listening port")                            \
 	X(tcp_synack_sent, "SYN-ACKs sent (retransmissions and cookies included)") \
+	X(tcp_synack_tmpl_built, "SYN-ACK templates built (a persona's layout for a new kind of SYN)") \
 	X(tcp_syncookies_sent, "SYN-ACKs carrying a SYN cookie (half-open limit reached)") \
 	X(tcp_syncookies_ok, "connections established from a valid SYN cookie") \
 	X(tcp_accepted, "connections established and handed to a service")    \

@@ -56,6 +56,7 @@ int stk_hosts_add(struct stk_hosts *t, uint32_t ip_raw, const uint8_t mac[6],
 		i = (i + 1) & t->slot_mask;
 	t->slots[i] = idx + 1;
 	t->count++;
+	t->epoch++;
 	return (int)idx;
 }
 
@@ -74,6 +75,7 @@ int stk_hosts_remove(struct stk_hosts *t, uint32_t ip_raw)
 	t->hosts[idx].in_use = false;
 	t->free_list[t->n_free++] = idx;
 	t->count--;
+	t->epoch++;
 
 	/* Backward-shift deletion: pull later entries of the probe run into the
 	 * hole when their home slot allows it, so lookups never need markers. */

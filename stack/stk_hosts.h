@@ -52,6 +52,8 @@ struct stk_hosts {
 	uint32_t count;
 	uint32_t *slots;          /* 0 = empty, else host index + 1 */
 	uint32_t slot_mask;
+	uint32_t epoch;           /* moves on every add and remove (caches of
+				   * per-policy data check it: stk_tcp_synack.c) */
 };
 
 /* max_hosts: hard cap (e.g. 100000). 0 or -ENOMEM. */

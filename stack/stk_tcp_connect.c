@@ -182,11 +182,12 @@ int stk_tcp_connect(struct stk_ctx *ctx, uint32_t via_ip_raw, uint32_t lip_raw, 
 	struct stk_host *h = stk_hosts_lookup(ctx->hosts, via_ip_raw);
 	if (!h)
 		return -EHOSTUNREACH;
-	if (stk_flow_lookup(t, lip_raw, rip_raw, lport, rport))
+	uint64_t hv = stk_flow_tuple_hash(t, lip_raw, rip_raw, lport, rport);
+	if (stk_flow_lookup_h(t, hv, lip_raw, rip_raw, lport, rport))
 		return -EEXIST;
 	if (!neigh_get(t, rip_raw))
 		return -ENOSPC;
-	struct stk_tcp_flow *f = stk_flow_new(ctx, lip_raw, rip_raw, lport, rport);
+	struct stk_tcp_flow *f = stk_flow_new_h(ctx, hv, lip_raw, rip_raw, lport, rport);
 	if (!f)
 		return -ENOMEM;
 	const struct stk_tcp_policy *p = stk_host_tcp_policy(h);
@@ -197,7 +198,7 @@ int stk_tcp_connect(struct stk_ctx *ctx, uint32_t via_ip_raw, uint32_t lip_raw, 
 	f->svc_arg = arg;
 	f->peer_mss = STK_TCP_DEFAULT_MSS;
 	f->ts_offset = stk_tcp_ts_offset(ctx, h, lip_raw, rip_raw, lport, rport);
-	f->iss = stk_tcp_isn(ctx, h, rip_raw, lport, rport);
+	f->iss = stk_tcp_isn(ctx, h, hv);
 	f->snd_una = f->iss;
 	f->snd_nxt = f->snd_max = f->iss + 1;
 	f->rto_ms = p->rto_init_ms;

@@ -91,11 +91,12 @@ struct pkt_ctx {
 	const uint8_t *f, *ip;
 	uint32_t rip;
 	uint16_t lport, rport;
+	uint64_t hv;           /* stk_flow_tuple_hash of (decky, rip, lport, rport) */
 };
 
 static void progress(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
-	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
+	const struct stk_tcp_policy *p = stk_host_pol(&ctx->hosts->hosts[f->host_idx]);
 	uint32_t d = ctx->tcp->cfg.idle_timeout_ms;
 	if (f->state == STK_TCP_FIN_WAIT_2 && p->fin_wait2_ms < d)
 		d = p->fin_wait2_ms;
@@ -134,21 +135,22 @@ static bool call_ok(const struct stk_tcp_flow *f)
 static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct pkt_ctx *pc,
 			       const struct stk_listener *l, uint8_t syn_bits, uint16_t peer_mss,
 			       uint8_t peer_ws, uint32_t irs, uint32_t iss, uint32_t peer_wnd,
-			       uint32_t tsval)
+			       uint32_t tsval, const struct stk_synack_tmpl *m)
 {
 	struct stk_tcp *t = ctx->tcp;
-	const struct stk_tcp_policy *p = stk_host_tcp_policy(pc->h);
+	const struct stk_tcp_policy *p = stk_host_pol(pc->h);
 	f->host_idx = (uint32_t)(pc->h - ctx->hosts->hosts);
 	memcpy(f->rmac, pc->f + STK_ETH_O_SRC, 6);
 	f->svc = l->svc;
 	f->svc_arg = l->arg;
 	f->syn_bits = syn_bits;
 	f->peer_mss = peer_mss;
-	uint8_t our_ws;
-	uint8_t both = stk_synack_features(p, syn_bits, &our_ws);
+	if (!m) /* m: the caller's template for these SYN bits, if it has one */
+		m = stk_synack_tmpl_get(ctx, p, syn_bits);
+	uint8_t both = m->inc & syn_bits & (STK_SYN_WS | STK_SYN_SACK | STK_SYN_TS);
 	if (both & STK_SYN_WS) {
 		f->snd_ws = peer_ws;
-		f->rcv_ws = our_ws;
+		f->rcv_ws = m->our_ws;
 	}
 	if (both & STK_SYN_SACK)
 		f->flags |= STK_F_SACK;
@@ -165,7 +167,7 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, cons
 	f->mss = (uint16_t)(mss < 64 ? 64 : mss);
 	f->irs = irs;
 	f->rcv_nxt = irs + 1;
-	f->rcv_adv = f->rcv_nxt + stk_synack_window(p, syn_bits);
+	f->rcv_adv = f->rcv_nxt + m->window;
 	f->iss = iss;
 	f->snd_una = iss;
 	f->snd_nxt = f->snd_max = iss + 1;
@@ -190,7 +192,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	uint8_t syn_bits = s->syn_bits;
 	if ((s->flags & (STK_TH_ECE | STK_TH_CWR)) == (STK_TH_ECE | STK_TH_CWR))
 		syn_bits |= STK_SYN_ECN;
-	if ((syn_bits & STK_SYN_ECN) && stk_host_tcp_policy(pc->h)->ecn_silent) {
+	if ((syn_bits & STK_SYN_ECN) && stk_host_pol(pc->h)->ecn_silent) {
 		ctx->cnt.drop_tcp_ecn_syn++;
 		return;
 	}
@@ -205,18 +207,18 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		}
 	}
 	uint16_t peer_mss = (s->syn_bits & STK_SYN_MSS) && s->mss ? s->mss : STK_TCP_DEFAULT_MSS;
-	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, has_ts(s) ? s->tsval : 0};
+	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, has_ts(s) ? s->tsval : 0, NULL};
 	struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, 0, 0, has_ts(s) ? s->tsval : 0, s->urp};
 	struct stk_tcp_flow *f = NULL;
 	if (t->half_open < t->cfg.syn_cookie_threshold)
-		f = stk_flow_new(ctx, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
+		f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 	if (!f) {
 		/* Too many half-open connections (or no room): answer with a
 		 * cookie and keep nothing. */
 		uint32_t cookie = stk_cookie_make(ctx, pc->h->ip_raw, pc->rip, pc->lport, pc->rport, s->seq,
 						  syn_bits, peer_mss, s->ws);
 		uint32_t off = stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
-		uint64_t hz = stk_host_tcp_policy(pc->h)->ts.hz;
+		uint64_t hz = stk_host_pol(pc->h)->ts.hz;
 		si.ts_val = hz ? off + stk_clock_ticks(ctx->now_ns, hz) : 0;
 		if (x) {
 			ain.isn = cookie;
@@ -230,10 +232,13 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		t->cookie_until_ns = ctx->now_ns + 130ull * 1000000000ull;
 		return;
 	}
-	uint32_t iss = stk_tcp_isn(ctx, pc->h, pc->rip, pc->lport, pc->rport);
+	uint32_t iss = stk_tcp_isn(ctx, pc->h, pc->hv);
 	if (x && x->seq_probe)
 		iss = stk_isn_probe(ctx, pc->h, pc->rip, x->seq_probe, iss);
-	flow_init_from_syn(ctx, f, pc, l, syn_bits, peer_mss, s->ws, s->seq, iss, s->wnd, s->tsval);
+	/* One template look-up for the flow and its SYN-ACK (after
+	 * stk_flow_new_h: an eviction runs service callbacks). */
+	si.tmpl = stk_synack_tmpl_get(ctx, stk_host_pol(pc->h), syn_bits);
+	flow_init_from_syn(ctx, f, pc, l, syn_bits, peer_mss, s->ws, s->seq, iss, s->wnd, s->tsval, si.tmpl);
 	si.ts_val = stk_tcp_tsval(ctx, f);
 	if (x) {
 		ain.isn = iss;
@@ -263,13 +268,13 @@ static bool cookie_ack(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		ctx->cnt.drop_tcp_cookie_bad++;
 		return false;
 	}
-	struct stk_tcp_flow *f = stk_flow_new(ctx, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
+	struct stk_tcp_flow *f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 	if (!f)
 		return true; /* counted; the peer retransmits */
 	ctx->cnt.tcp_syncookies_ok++;
 	/* Rebuild the half-open connection the cookie stands for, then let
 	 * the state machine complete it with this very ACK. */
-	flow_init_from_syn(ctx, f, pc, l, bits, mss, ws, s->seq - 1, s->ack - 1, s->wnd, s->tsval);
+	flow_init_from_syn(ctx, f, pc, l, bits, mss, ws, s->seq - 1, s->ack - 1, s->wnd, s->tsval, NULL);
 	if ((f->flags & STK_F_TS) && !has_ts(s))
 		f->flags &= (uint16_t)~STK_F_TS;
 	flow_input(ctx, pc, f, s);
@@ -294,7 +299,7 @@ static void noflow_exact(struct stk_ctx *ctx, const struct pkt_ctx *pc, enum stk
 	}
 	struct stk_answer_in in = {pc->lport, pc->rport, s->seq, s->ack, 0, 0, has_ts(s) ? s->tsval : 0, s->urp};
 	if (a->seq == STK_AS_OTHER)
-		in.isn = stk_tcp_isn(ctx, pc->h, pc->rip, pc->lport, pc->rport);
+		in.isn = stk_tcp_isn(ctx, pc->h, pc->hv);
 	if (p->ts.hz)
 		in.tsval = stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport) +
 			   stk_clock_ticks(ctx->now_ns, p->ts.hz);
@@ -305,7 +310,7 @@ static void noflow_answer(struct stk_ctx *ctx, const struct pkt_ctx *pc, enum st
 			  const struct seg *s)
 {
 	struct stk_tcp *t = ctx->tcp;
-	const struct stk_tcp_policy *p = stk_host_tcp_policy(pc->h);
+	const struct stk_tcp_policy *p = stk_host_pol(pc->h);
 	if (p->exact) {
 		noflow_exact(ctx, pc, c, s);
 		return;
@@ -358,8 +363,8 @@ static void noflow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, const st
 		return;
 	}
 	if (fl & STK_TH_SYN) {
-		const struct stk_noflow_rule *r = &stk_host_tcp_policy(pc->h)->noflow[STK_NOFLOW_OPEN_SYNFIN];
-		bool exact = stk_host_tcp_policy(pc->h)->exact;
+		const struct stk_noflow_rule *r = &stk_host_pol(pc->h)->noflow[STK_NOFLOW_OPEN_SYNFIN];
+		bool exact = stk_host_pol(pc->h)->exact;
 		if (!(fl & STK_TH_FIN) || (!exact && r->action == STK_NOFLOW_SYNACK))
 			listen_syn(ctx, pc, l, s);
 		else
@@ -387,7 +392,7 @@ static bool seq_acceptable(const struct stk_tcp_flow *f, const struct seg *s)
 
 static void rtt_sample(struct stk_ctx *ctx, struct stk_tcp_flow *f, uint32_t rtt_us)
 {
-	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
+	const struct stk_tcp_policy *p = stk_host_pol(&ctx->hosts->hosts[f->host_idx]);
 	if (!f->srtt_us) { /* RFC 6298 2.2 */
 		f->srtt_us = rtt_us ? rtt_us : 1;
 		f->rttvar_us = rtt_us / 2;
@@ -719,7 +724,7 @@ static bool flow_gate(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_
 	    s->seq == f->irs) {
 		/* The peer did not hear our SYN-ACK: same answer again. */
 		struct stk_synack_info si = {f->syn_bits, f->peer_mss, 0, stk_tcp_tsval(ctx, f),
-					     f->ts_recent};
+					     f->ts_recent, NULL};
 		stk_tcp_send_synack(ctx, pc->h, f->rmac, f->rip, f->lport, f->rport, f->iss, f->rcv_nxt, &si);
 		return false;
 	}
@@ -872,7 +877,7 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 		ctx->cnt.drop_tcp_csum++;
 		return;
 	}
-	struct pkt_ctx pc = {p, h, f, ip, rip, stk_be16(tcp + STK_TCP_O_DPORT), stk_be16(tcp + STK_TCP_O_SPORT)};
+	struct pkt_ctx pc = {p, h, f, ip, rip, stk_be16(tcp + STK_TCP_O_DPORT), stk_be16(tcp + STK_TCP_O_SPORT), 0};
 	if (!pc.lport || !pc.rport) {
 		ctx->cnt.drop_tcp_port++;
 		return;
@@ -893,7 +898,8 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 	t->tx = tx;
 	t->tx_cap = tx_cap;
 	t->n_tx = n_tx;
-	struct stk_tcp_flow *fl = stk_flow_lookup(t, lip, rip, pc.lport, pc.rport);
+	pc.hv = stk_flow_tuple_hash(t, lip, rip, pc.lport, pc.rport);
+	struct stk_tcp_flow *fl = stk_flow_lookup_h(t, pc.hv, lip, rip, pc.lport, pc.rport);
 	if (fl && fl->host_idx != (uint32_t)(h - ctx->hosts->hosts)) {
 		/* Left over from a decky that was removed; this address is
 		 * someone new now. */

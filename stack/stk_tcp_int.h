@@ -3,6 +3,7 @@
 #ifndef STK_TCP_INT_H
 #define STK_TCP_INT_H
 
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -111,6 +112,7 @@ struct stk_tcp_flow {
 	uint8_t rxt_shift, dupacks;
 	/* links: hash chain, LRU, output-pending list, timer wheel */
 	uint32_t hnext;
+	uint32_t hash;           /* low half of the tuple hash (bucket bits) */
 	uint32_t lru_prev, lru_next;
 	uint32_t pend_prev, pend_next;
 	struct stk_tlink tl;
@@ -155,6 +157,21 @@ struct stk_listener {
 	void *arg;
 };
 
+/* A built SYN-ACK (stk_tcp_synack.c), cached per (policy, layout key). */
+struct stk_synack_tmpl {
+	const struct stk_tcp_policy *policy;
+	uint32_t key, epoch;
+	uint32_t csum;           /* sum of the constant TCP header and option words */
+	uint16_t window, mss_value;
+	uint8_t optlen;          /* padded to a multiple of 4 */
+	uint8_t inc;             /* STK_SYN_* of the options present */
+	uint8_t our_ws;
+	uint8_t mss_off, ts_off; /* offsets in opts, 0xff when absent */
+	bool mss_clamp;          /* MSS = min(mss_value, the peer's) */
+	uint8_t opts[40];
+};
+#define STK_SYNACK_TMPL_SLOTS 64
+
 struct stk_tcp {
 	struct stk_tcp_cfg cfg;
 	uint64_t key[2];         /* SipHash key: flow hash, ISNs, offsets */
@@ -185,9 +202,23 @@ struct stk_tcp {
 	/* active opens (stk_tcp_connect.c) */
 	uint32_t n_active;       /* flows with STK_F_ACTIVE: input checks them only then */
 	struct stk_neigh neigh[STK_NEIGH_MAX];
+	/* SYN-ACK templates (stk_tcp_synack.c) */
+	struct stk_synack_tmpl synack_tmpl[STK_SYNACK_TMPL_SLOTS];
+	/* the last timestamp offset computed per peer or per host (a scan or
+	 * flood comes from one address: one hash per peer, not per SYN) */
+	uint32_t tso_lip, tso_rip, tso_val;
+	bool tso_valid;
 };
 
 /* ---- shared helpers ---------------------------------------------------- */
+
+
+/* stk_host_tcp_policy() inline, for the per-SYN paths (it is called a
+ * handful of times per answer). */
+static inline const struct stk_tcp_policy *stk_host_pol(const struct stk_host *h)
+{
+	return h->policy.tcp ? h->policy.tcp : stk_tcp_policy_family(FP_FAMILY_LINUX);
+}
 
 static inline uint32_t stk_now_ms(const struct stk_ctx *ctx)
 {
@@ -247,30 +278,51 @@ uint8_t *stk_l4_ip_header_from(struct stk_pkt *out, const struct stk_host *h, ui
 			       const uint8_t *dst_mac, uint32_t dst_ip_raw, uint8_t proto, unsigned l4_len,
 			       uint16_t ip_id, bool df, uint8_t tos);
 
-/* Pseudo-header sum for TCP/UDP checksums. */
+/* Pseudo-header sum for TCP/UDP checksums (unfolded, < 2^19: add it to
+ * other sums and fold once). Computed from the values, not from bytes
+ * stored and loaded back: a wide load of narrow stores just made is a
+ * store-forwarding stall, and this runs twice per answered segment. */
 static inline uint32_t stk_l4_pseudo(uint32_t src_raw, uint32_t dst_raw, uint8_t proto, unsigned len)
 {
-	uint8_t ph[12];
-	memcpy(ph, &src_raw, 4);
-	memcpy(ph + 4, &dst_raw, 4);
-	ph[8] = 0;
-	ph[9] = proto;
-	stk_put_be16(ph + 10, (uint16_t)len);
-	return stk_csum_add(0, ph, 12);
+	uint32_t s = ntohl(src_raw), d = ntohl(dst_raw);
+	return (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + proto + (len & 0xffff);
 }
 
 /* SipHash-2-4 over n 64-bit words. */
 uint64_t stk_siphash(const uint64_t key[2], const uint64_t *w, unsigned n);
+/* SipHash-1-3 (per-packet uses: flow hash, ISNs, cookie MACs). */
+uint64_t stk_siphash13(const uint64_t key[2], const uint64_t *w, unsigned n);
 
-/* An event record for a TCP/UDP observation. */
-void stk_l4_event(struct stk_ctx *ctx, unsigned kind, const struct stk_pkt *p, const struct stk_host *h,
-		  const uint8_t *f, const uint8_t *ip, uint16_t sport, uint16_t dport, uint32_t aux);
+/* An event record for a TCP/UDP observation (inline: one test when events
+ * are off). */
+static inline void stk_l4_event(struct stk_ctx *ctx, unsigned kind, const struct stk_pkt *p,
+				const struct stk_host *h, const uint8_t *f, const uint8_t *ip, uint16_t sport,
+				uint16_t dport, uint32_t aux)
+{
+	stk_event_note(ctx, kind, p, h, ip + STK_IP4_O_SRC, f + STK_ETH_O_SRC, ip[STK_IP4_O_PROTO],
+		       ip[STK_IP4_O_TTL], sport, dport, aux);
+}
 
 /* ---- flows (stk_flow.c) ---------------------------------------------- */
+uint64_t stk_flow_hash(const struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
+		       uint16_t rport, uint64_t domain);
 int stk_flow_table_init(struct stk_tcp *t, uint32_t max_flows, uint32_t now_ms);
 void stk_flow_table_destroy(struct stk_tcp *t);
 struct stk_tcp_flow *stk_flow_lookup(struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
 				     uint16_t rport);
+/* The keyed hash of a 4-tuple, computed once per segment: its low half
+ * picks the bucket, its high half is the RFC 6528 ISN hash (independent
+ * halves of a PRF output: an ISN tells nothing about the bucket). */
+static inline uint64_t stk_flow_tuple_hash(const struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
+					   uint16_t rport)
+{
+	return stk_flow_hash(t, lip, rip, lport, rport, 0);
+}
+/* The same with the tuple hash already computed. */
+struct stk_tcp_flow *stk_flow_lookup_h(struct stk_tcp *t, uint64_t hv, uint32_t lip, uint32_t rip,
+				       uint16_t lport, uint16_t rport);
+struct stk_tcp_flow *stk_flow_new_h(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, uint32_t rip,
+				    uint16_t lport, uint16_t rport);
 /* A zeroed flow keyed and linked in (evicting the least recently active
  * one if the table is full), or NULL. */
 struct stk_tcp_flow *stk_flow_new(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport,
@@ -283,8 +335,6 @@ void stk_flow_pend(struct stk_tcp *t, struct stk_tcp_flow *f);
 void stk_flow_unpend(struct stk_tcp *t, struct stk_tcp_flow *f);
 /* Re-link the flow's wheel entry at min(rto_at, idle_at). */
 void stk_flow_timer_update(struct stk_tcp *t, struct stk_tcp_flow *f);
-uint64_t stk_flow_hash(const struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
-		       uint16_t rport, uint64_t domain);
 
 /* ---- send queue (stk_tcp_sock.c) ------------------------------------- */
 int stk_sndq_init(struct stk_tcp *t, uint32_t bytes);
@@ -320,13 +370,27 @@ struct stk_synack_info {
 	uint16_t peer_mss;
 	uint8_t peer_ws;         /* valid with STK_SYN_WS */
 	uint32_t ts_val, ts_ecr; /* our TSval, the SYN's TSval */
+	const struct stk_synack_tmpl *tmpl; /* NULL: looked up by the sender */
 };
 /* What a SYN-ACK built from the policy for these SYN bits negotiates:
  * STK_SYN_WS/SACK/TS set when both sides have them; *ws = our shift. */
 uint8_t stk_synack_features(const struct stk_tcp_policy *p, uint8_t syn_bits, uint8_t *our_ws);
 /* The SYN-ACK's window for these SYN bits (the persona's first matching rule). */
 uint16_t stk_synack_window(const struct stk_tcp_policy *p, uint8_t syn_bits);
-/* Build and queue a SYN-ACK. */
+/* The layout selection, as a value: equal keys (for one policy) give the
+ * same SYN-ACK options and window for any SYN. Today the SYN's option bits
+ * as the layout's conditions see them; a finer selection (per nmap probe,
+ * say) returns its rule index here, and the template cache follows. */
+uint32_t stk_synack_layout_key(const struct stk_tcp_policy *p, uint8_t syn_bits);
+/* The persona's SYN-ACK options for a SYN, written to out (<= 40 bytes, not
+ * padded); returns their length. *included: STK_SYN_* of the options present;
+ * *our_ws: our window shift. */
+unsigned stk_synack_options_build(const struct stk_tcp_policy *p, uint8_t syn_bits, uint16_t peer_mss,
+				  uint32_t tsval, uint32_t tsecr, uint8_t *out, uint8_t *included, uint8_t *our_ws);
+/* The template for this policy and SYN (built on a miss; never NULL). */
+const struct stk_synack_tmpl *stk_synack_tmpl_get(struct stk_ctx *ctx, const struct stk_tcp_policy *p,
+						  uint8_t syn_bits);
+/* Build and queue a SYN-ACK (from the template). */
 void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac,
 			 uint32_t dst_ip, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t ack,
 			 const struct stk_synack_info *si);
@@ -348,10 +412,10 @@ void stk_tcp_window_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 void stk_tcp_send_ack(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 void stk_tcp_flush_pending(struct stk_ctx *ctx);
 uint32_t stk_tcp_tsval(const struct stk_ctx *ctx, const struct stk_tcp_flow *f);
-uint32_t stk_tcp_ts_offset(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
+uint32_t stk_tcp_ts_offset(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
 			   uint32_t rip, uint16_t lport, uint16_t rport);
-uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint32_t rip, uint16_t lport,
-		     uint16_t rport);
+/* tuple_hash: stk_flow_tuple_hash() of the connection. */
+uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_hash);
 void stk_tcp_arm_rto(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 /* In-order data was just delivered: acknowledge it now or arm the delayed
  * ACK, as the persona says (clears STK_F_ACK_NOW when the ACK may wait). */

@@ -9,6 +9,7 @@
  */
 #include "stack/stk_tcp_int.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 uint8_t *stk_l4_ip_header(struct stk_pkt *out, const struct stk_host *h, const uint8_t *dst_mac,
@@ -35,19 +36,16 @@ uint8_t *stk_l4_ip_header_from(struct stk_pkt *out, const struct stk_host *h, ui
 	stk_put_be16(ip + STK_IP4_O_FRAG, df ? STK_IP4_DF : 0);
 	ip[STK_IP4_O_TTL] = proto == STK_IPPROTO_ICMP && h->policy.icmp_ttl ? h->policy.icmp_ttl : h->policy.ttl;
 	ip[STK_IP4_O_PROTO] = proto;
-	stk_put_be16(ip + STK_IP4_O_CSUM, 0);
 	memcpy(ip + STK_IP4_O_SRC, &src_ip_raw, 4);
 	memcpy(ip + STK_IP4_O_DST, &dst_ip_raw, 4);
-	stk_put_be16(ip + STK_IP4_O_CSUM, stk_csum(ip, STK_IP4_MIN_HLEN));
+	/* The checksum from the values just written, not by loading them back
+	 * (a store-forwarding stall per wide load of narrow stores). */
+	uint32_t s = ntohl(src_ip_raw), d = ntohl(dst_ip_raw);
+	uint32_t sum = (0x4500u | tos) + tot + ip_id + (df ? STK_IP4_DF : 0) +
+		       ((uint32_t)ip[STK_IP4_O_TTL] << 8 | proto) + (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff);
+	stk_put_be16(ip + STK_IP4_O_CSUM, stk_csum_fold(sum));
 	out->len = STK_ETH_HLEN + tot;
 	return ip + STK_IP4_MIN_HLEN;
-}
-
-void stk_l4_event(struct stk_ctx *ctx, unsigned kind, const struct stk_pkt *p, const struct stk_host *h,
-		  const uint8_t *f, const uint8_t *ip, uint16_t sport, uint16_t dport, uint32_t aux)
-{
-	stk_event_note(ctx, kind, p, h, ip + STK_IP4_O_SRC, f + STK_ETH_O_SRC, ip[STK_IP4_O_PROTO],
-		       ip[STK_IP4_O_TTL], sport, dport, aux);
 }
 
 /* ---- generators -------------------------------------------------------- */
@@ -62,20 +60,20 @@ static uint32_t tcp_rand(struct stk_tcp *t)
 	return (uint32_t)((x * 0x2545f4914f6cdd1dull) >> 32);
 }
 
-uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint32_t rip, uint16_t lport,
-		     uint16_t rport)
+uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_hash)
 {
 	struct stk_tcp *t = ctx->tcp;
-	const struct stk_isn_rule *r = &stk_host_tcp_policy(h)->isn;
+	const struct stk_isn_rule *r = &stk_host_pol(h)->isn;
 	uint32_t clock = stk_clock_ticks(ctx->now_ns, r->rate_hz);
-	/* The per-host base is keyed by the secret: a restart moves it. */
-	uint32_t base = (uint32_t)stk_flow_hash(t, h->ip_raw, 0, 0, 0, 2);
 	switch (r->kind) {
 	case STK_ISN_HASH_CLOCK:
-		return (uint32_t)stk_flow_hash(t, h->ip_raw, rip, lport, rport, 1) + clock;
+		/* The high half of the keyed tuple hash (the flow table uses
+		 * the low half): one hash per SYN, not two. */
+		return (uint32_t)(tuple_hash >> 32) + clock;
 	case STK_ISN_CLOCK: {
 		uint32_t gcd = r->gcd ? r->gcd : 1;
-		uint32_t v = base + clock;
+		/* The per-host base is keyed by the secret: a restart moves it. */
+		uint32_t v = (uint32_t)stk_flow_hash(t, h->ip_raw, 0, 0, 0, 2) + clock;
 		v -= v % gcd;
 		if (r->jitter)
 			v += (tcp_rand(t) % r->jitter) * gcd;
@@ -84,27 +82,33 @@ uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint32_t rip, uint
 	case STK_ISN_RANDOM:
 		return tcp_rand(t);
 	default:
-		return base;
+		return (uint32_t)stk_flow_hash(t, h->ip_raw, 0, 0, 0, 2);
 	}
 }
 
-uint32_t stk_tcp_ts_offset(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
+uint32_t stk_tcp_ts_offset(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
 			   uint32_t rip, uint16_t lport, uint16_t rport)
 {
-	const struct stk_tcp *t = ctx->tcp;
-	switch (stk_host_tcp_policy(h)->ts.scope) {
-	case STK_TS_PER_PEER:
-		return (uint32_t)stk_flow_hash(t, lip, rip, 0, 0, 3);
-	case STK_TS_PER_FLOW:
+	struct stk_tcp *t = ctx->tcp;
+	uint8_t scope = stk_host_pol(h)->ts.scope;
+	if (scope == STK_TS_PER_FLOW)
 		return (uint32_t)stk_flow_hash(t, lip, rip, lport, rport, 3);
-	default:
-		return (uint32_t)stk_flow_hash(t, lip, 0, 0, 0, 3);
+	if (scope != STK_TS_PER_PEER)
+		rip = 0; /* per host */
+	/* The offset depends on (lip, rip) and the key only: remember the
+	 * last one (SYNs of a scan come from one peer). */
+	if (!t->tso_valid || t->tso_lip != lip || t->tso_rip != rip) {
+		t->tso_val = (uint32_t)stk_flow_hash(t, lip, rip, 0, 0, 3);
+		t->tso_lip = lip;
+		t->tso_rip = rip;
+		t->tso_valid = true;
 	}
+	return t->tso_val;
 }
 
 static uint32_t tsval_at(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t offset)
 {
-	uint64_t hz = stk_host_tcp_policy(h)->ts.hz;
+	uint64_t hz = stk_host_pol(h)->ts.hz;
 	return hz ? offset + stk_clock_ticks(ctx->now_ns, hz) : 0;
 }
 
@@ -202,6 +206,17 @@ static unsigned synack_options(const struct stk_tcp_policy *p, uint8_t syn_bits,
 	return n;
 }
 
+unsigned stk_synack_options_build(const struct stk_tcp_policy *p, uint8_t syn_bits, uint16_t peer_mss,
+				  uint32_t tsval, uint32_t tsecr, uint8_t *out, uint8_t *included, uint8_t *our_ws)
+{
+	return synack_options(p, syn_bits, peer_mss, tsval, tsecr, out, included, our_ws);
+}
+
+uint32_t stk_synack_layout_key(const struct stk_tcp_policy *p, uint8_t syn_bits)
+{
+	return layout_bits(p, syn_bits);
+}
+
 uint8_t stk_synack_features(const struct stk_tcp_policy *p, uint8_t syn_bits, uint8_t *our_ws)
 {
 	uint8_t inc;
@@ -239,34 +254,6 @@ static void tcp_seal(uint8_t *tcp, uint32_t src, uint32_t dst, unsigned len)
 {
 	uint32_t sum = stk_l4_pseudo(src, dst, STK_IPPROTO_TCP, len);
 	stk_put_be16(tcp + STK_TCP_O_CSUM, stk_csum_fold(stk_csum_add(sum, tcp, len)));
-}
-
-void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac,
-			 uint32_t dst_ip, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t ack,
-			 const struct stk_synack_info *si)
-{
-	const struct stk_tcp_policy *p = stk_host_tcp_policy(h);
-	struct stk_pkt *out = stk_l4_tx_take(ctx);
-	if (!out)
-		return;
-	uint8_t opts[40], inc, ws;
-	unsigned optlen = synack_options(p, si->syn_bits, si->peer_mss, si->ts_val, si->ts_ecr, opts,
-					 &inc, &ws);
-	/* Options are a multiple of 4 in every real layout; pad with EOL if a
-	 * table is not (the data offset counts words). */
-	while (optlen % 4)
-		opts[optlen++] = 0;
-	uint8_t flags = STK_TH_SYN | STK_TH_ACK;
-	if ((si->syn_bits & STK_SYN_ECN) && p->ecn_synack)
-		flags |= STK_TH_ECE;
-	unsigned len = STK_TCP_HLEN + optlen;
-	uint8_t *tcp = stk_l4_ip_header(out, h, dst_mac, dst_ip, STK_IPPROTO_TCP, len,
-					stk_ipid_next(h, STK_IPID_TCP, ctx->now_ns), p->df_synack, 0);
-	tcp_header(tcp, lport, rport, iss, ack, optlen, flags, stk_synack_window(p, si->syn_bits));
-	memcpy(tcp + STK_TCP_HLEN, opts, optlen);
-	tcp_seal(tcp, h->ip_raw, dst_ip, len);
-	stk_l4_tx_put(ctx, out);
-	ctx->cnt.tcp_synack_sent++;
 }
 
 void stk_tcp_send_rst(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac, uint32_t dst_ip,
@@ -418,7 +405,7 @@ void stk_tcp_retransmit_first(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 
 void stk_tcp_arm_rto(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
-	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
+	const struct stk_tcp_policy *p = stk_host_pol(&ctx->hosts->hosts[f->host_idx]);
 	uint64_t d = (uint64_t)f->rto_ms << (f->rxt_shift < 16 ? f->rxt_shift : 16);
 	if (d > p->rto_max_ms)
 		d = p->rto_max_ms;

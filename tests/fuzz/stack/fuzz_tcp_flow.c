@@ -390,10 +390,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stk_listen(&z.ctx, z.decky, STK_IPPROTO_UDP, 7, &fuzz_svc, &z);
 	for (unsigned n = 0; z.in < z.end && n < 512; n++)
 		step(&z);
-	/* Ten minutes of silence: everything must be gone. */
-	for (int i = 0; i < 600; i++)
-		advance(&z, 1000);
+	/* Ten minutes of silence: everything must be gone. Once nothing is
+	 * left (no flow, no armed timer, no chunk, no pending output) nothing
+	 * can happen any more: stop early (most of an execution's time was
+	 * spent stepping an empty wheel through the rest of the ten minutes). */
 	struct stk_tcp *t = z.ctx.tcp;
+	for (int i = 0; i < 600 && (t->n_flows || t->wheel.armed || t->chunks_used || t->pend_head != STK_NONE);
+	     i++)
+		advance(&z, 1000);
 	if (t->n_flows || t->half_open || t->time_wait || t->chunks_used || t->wheel.armed ||
 	    t->pend_head != STK_NONE)
 		abort();

@@ -1,0 +1,165 @@
+/* SYN-ACK templates: the persona's options and window for one kind of SYN,
+ * built once and filled per send (masscan's templ-pkt idea).
+ *
+ * Walking a layout of up to STK_TCP_MAX_TOPTS conditional options twice per
+ * SYN (once for what it negotiates, once to write it) and summing every byte
+ * for the checksum was most of a SYN-ACK's cost. A template holds the option
+ * bytes, the offsets of the two fields that vary per connection (an MSS
+ * clamped to the peer's, the timestamps), the window, what the layout
+ * negotiates, and the checksum of every byte that does not vary; a send
+ * writes the frame and adds the varying words to that sum (RFC 1071 sums
+ * are order-free).
+ *
+ * What a template is cached under is whatever selects the layout: the value
+ * stk_synack_layout_key() (stk_tcp_output.c, next to the selection rules)
+ * returns for the policy and the SYN. The templates themselves are built by
+ * the same code that writes a SYN-ACK without one (stk_synack_options_build),
+ * so a persona's bytes have one source.
+ *
+ * The cache is per context (per core), direct-mapped, keyed by (policy,
+ * layout key) and stamped with the host table's epoch: policies are const,
+ * but a compiled persona can be freed and another allocated at the same
+ * address when deckies come and go, and every such change moves the epoch.
+ */
+#include "stack/stk_tcp_int.h"
+
+#include <string.h>
+
+static unsigned slot_of(const struct stk_tcp_policy *p, uint32_t key)
+{
+	uint64_t x = ((uint64_t)(uintptr_t)p ^ (uint64_t)key << 40) * 0x9e3779b97f4a7c15ull;
+	return (unsigned)(x >> 58) & (STK_SYNACK_TMPL_SLOTS - 1);
+}
+
+/* Offset of the first option of this kind in a built layout, or 0xff. */
+static uint8_t find_opt(const uint8_t *o, unsigned len, uint8_t kind)
+{
+	for (unsigned i = 0; i < len;) {
+		if (o[i] == 0)
+			break;
+		if (o[i] == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || o[i + 1] < 2)
+			break;
+		if (o[i] == kind)
+			return (uint8_t)i;
+		i += o[i + 1];
+	}
+	return 0xff;
+}
+
+static void tmpl_build(struct stk_synack_tmpl *m, const struct stk_tcp_policy *p, uint8_t syn_bits)
+{
+	uint8_t lo[40], ws;
+	memset(m->opts, 0, sizeof(m->opts));
+	unsigned n = stk_synack_options_build(p, syn_bits, 0xffff, 0, 0, m->opts, &m->inc, &ws);
+	/* Built again with the smallest peer MSS: a field that moved is an
+	 * MSS clamped to the peer's, filled per send. */
+	uint8_t inc2, ws2;
+	memset(lo, 0, sizeof(lo));
+	stk_synack_options_build(p, syn_bits, 0, 0, 0, lo, &inc2, &ws2);
+	while (n % 4) /* the data offset counts words: pad with EOL */
+		m->opts[n++] = 0;
+	m->optlen = (uint8_t)n;
+	m->our_ws = ws;
+	m->window = stk_synack_window(p, syn_bits);
+	m->mss_off = find_opt(m->opts, n, 2);
+	m->mss_clamp = m->mss_off != 0xff && memcmp(m->opts + m->mss_off, lo + m->mss_off, 4) != 0;
+	m->mss_value = m->mss_off != 0xff ? stk_be16(m->opts + m->mss_off + 2) : 0;
+	m->ts_off = find_opt(m->opts, n, 8);
+	/* The constant part of the TCP header: data offset, SYN|ACK, window,
+	 * options with the varying fields zero. */
+	uint8_t hdr[STK_TCP_HLEN + 40];
+	memset(hdr, 0, STK_TCP_HLEN);
+	hdr[STK_TCP_O_OFF] = (uint8_t)(((STK_TCP_HLEN + n) / 4) << 4);
+	hdr[STK_TCP_O_FLAGS] = STK_TH_SYN | STK_TH_ACK;
+	stk_put_be16(hdr + STK_TCP_O_WIN, m->window);
+	memcpy(hdr + STK_TCP_HLEN, m->opts, n);
+	if (m->mss_clamp)
+		memset(hdr + STK_TCP_HLEN + m->mss_off + 2, 0, 2);
+	if (m->ts_off != 0xff)
+		memset(hdr + STK_TCP_HLEN + m->ts_off + 2, 0, 8);
+	m->csum = stk_csum_add(0, hdr, STK_TCP_HLEN + n);
+}
+
+const struct stk_synack_tmpl *stk_synack_tmpl_get(struct stk_ctx *ctx, const struct stk_tcp_policy *p,
+						  uint8_t syn_bits)
+{
+	struct stk_tcp *t = ctx->tcp;
+	uint32_t key = stk_synack_layout_key(p, syn_bits);
+	uint32_t epoch = ctx->hosts->epoch;
+	struct stk_synack_tmpl *m = &t->synack_tmpl[slot_of(p, key)];
+	if (m->policy == p && m->key == key && m->epoch == epoch)
+		return m;
+	ctx->cnt.tcp_synack_tmpl_built++;
+	tmpl_build(m, p, syn_bits);
+	m->policy = p;
+	m->key = key;
+	m->epoch = epoch;
+	return m;
+}
+
+static inline uint32_t sum32(uint32_t v)
+{
+	return (v >> 16) + (v & 0xffff);
+}
+
+/* The checksum words of a field that starts at offset off of the TCP
+ * header, given its sum as if 16-bit aligned: at an odd offset every byte
+ * sits in the other half of its word, and the one's-complement sum of
+ * byte-swapped words is the byte-swapped sum (RFC 1071). Layouts without
+ * NOP padding put the timestamps (or the MSS) at odd offsets. */
+static inline uint32_t field_sum(uint32_t s, unsigned off)
+{
+	if (!(off & 1))
+		return s;
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return ((s & 0xff) << 8) | (s >> 8);
+}
+
+void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac,
+			 uint32_t dst_ip, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t ack,
+			 const struct stk_synack_info *si)
+{
+	const struct stk_tcp_policy *p = stk_host_pol(h);
+	const struct stk_synack_tmpl *m = si->tmpl ? si->tmpl : stk_synack_tmpl_get(ctx, p, si->syn_bits);
+	struct stk_pkt *out = stk_l4_tx_take(ctx);
+	if (!out)
+		return;
+	unsigned optlen = m->optlen, len = STK_TCP_HLEN + optlen;
+	uint8_t *tcp = stk_l4_ip_header(out, h, dst_mac, dst_ip, STK_IPPROTO_TCP, len,
+					stk_ipid_next(h, STK_IPID_TCP, ctx->now_ns), p->df_synack, 0);
+	uint8_t flags = STK_TH_SYN | STK_TH_ACK;
+	uint32_t sum = m->csum + stk_l4_pseudo(h->ip_raw, dst_ip, STK_IPPROTO_TCP, len) + lport + rport +
+		       sum32(iss) + sum32(ack);
+	if ((si->syn_bits & STK_SYN_ECN) && p->ecn_synack) {
+		flags |= STK_TH_ECE;
+		sum += STK_TH_ECE; /* the low byte of the offset/flags word */
+	}
+	stk_put_be16(tcp + STK_TCP_O_SPORT, lport);
+	stk_put_be16(tcp + STK_TCP_O_DPORT, rport);
+	stk_put_be32(tcp + STK_TCP_O_SEQ, iss);
+	stk_put_be32(tcp + STK_TCP_O_ACK, ack);
+	tcp[STK_TCP_O_OFF] = (uint8_t)((len / 4) << 4);
+	tcp[STK_TCP_O_FLAGS] = flags;
+	stk_put_be16(tcp + STK_TCP_O_WIN, m->window);
+	stk_put_be16(tcp + STK_TCP_O_URP, 0);
+	uint8_t *o = tcp + STK_TCP_HLEN;
+	memcpy(o, m->opts, sizeof(m->opts)); /* fixed size: one wide copy; the frame has room */
+	if (m->mss_clamp) {
+		uint16_t mss = si->peer_mss < m->mss_value ? si->peer_mss : m->mss_value;
+		stk_put_be16(o + m->mss_off + 2, mss);
+		sum += field_sum(mss, m->mss_off + 2u);
+	}
+	if (m->ts_off != 0xff) {
+		stk_put_be32(o + m->ts_off + 2, si->ts_val);
+		stk_put_be32(o + m->ts_off + 6, si->ts_ecr);
+		sum += field_sum(sum32(si->ts_val) + sum32(si->ts_ecr), m->ts_off + 2u);
+	}
+	stk_put_be16(tcp + STK_TCP_O_CSUM, stk_csum_fold(sum));
+	stk_l4_tx_put(ctx, out);
+	ctx->cnt.tcp_synack_sent++;
+}
