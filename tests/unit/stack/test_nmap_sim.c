@@ -6,7 +6,9 @@
  * occur on a LAN), at nmap's normal 100 ms SEQ pacing and at 500 ms (what
  * nmap does when it scans many hosts at once), and lists the misses.
  * DECNET_SIM_SHOW=N prints the first N misses with the attributes at fault;
- * DECNET_SIM_ENTRY=NAME runs one entry, verbosely. */
+ * DECNET_SIM_ENTRY=NAME runs one entry, verbosely (DECNET_SIM_DEBUG=1: also
+ * the target and measured fingerprints and every SEQ answer);
+ * DECNET_SIM_STRIDE=N runs every N-th entry. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
