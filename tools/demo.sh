@@ -68,6 +68,7 @@ Try, from the scanner namespace (10.77.0.2):
   ip netns exec $SCAN nmap -sn 10.77.0.0/24                # 8 hosts, vendors from their MACs
   ip netns exec $SCAN nmap -sS -p 1-1024 10.77.0.10-17     # each decky's own open/closed ports
   ip netns exec $SCAN nmap -O -p 80,81 10.77.0.10          # OS detection (one open, one closed port)
+  ip netns exec $SCAN nmap -O 10.77.0.10-17                # every decky: "OS details" names its persona
   ip netns exec $SCAN curl -si http://10.77.0.10/          # the decky's web server (its Server: header)
 Watch and steer the engine:
   build/decnet ctl --socket $RUN/ctl.sock stats
