@@ -115,14 +115,9 @@ static int explain(struct fp_osdb *db, const char *file, const char *name, FILE 
 		if (strcmp(name, fp_family_info(fam)->name) == 0 && fp_persona_family_entry_name(fam))
 			name = fp_persona_family_entry_name(fam);
 	char base[FLEET_OS_MAX];
-	unsigned variant = 0;
-	const char *hash = strrchr(name, '#');
-	snprintf(base, sizeof(base), "%s", name);
-	if (hash && hash[1]) {
-		base[hash - name] = 0;
-		variant = (unsigned)strtoul(hash + 1, NULL, 10) - 1;
-	}
-	if (fp_osdb_find(db, base, variant, &idx) != 0) {
+	unsigned variant;
+	if (fp_osdb_split_variant(name, base, sizeof(base), &variant) != 0 ||
+	    fp_osdb_find(db, base, variant, &idx) != 0) {
 		fprintf(stderr, "decnet personas: no entry '%s'\n", name);
 		return 1;
 	}

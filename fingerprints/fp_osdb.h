@@ -121,6 +121,10 @@ int fp_osdb_points(const struct fp_osdb *db, unsigned test, unsigned attr);
 /* Exact (case-sensitive) name lookup. variant 0 is the first entry of that
  * name in the file; 1 the second, ... Returns 0 and sets *idx, or -ENOENT. */
 int fp_osdb_find(const struct fp_osdb *db, const char *name, unsigned variant, size_t *idx);
+/* "NAME#N" (N-th entry of NAME, 1-based, as nmap_os= takes it) into NAME
+ * and variant N-1; anything else is a plain NAME, variant 0. 0, or
+ * -ENAMETOOLONG when NAME does not fit len. */
+int fp_osdb_split_variant(const char *value, char *name, size_t len, unsigned *variant);
 /* How many entries carry this exact name (0 when unknown). */
 size_t fp_osdb_variants(const struct fp_osdb *db, const char *name);
 /* Which variant of its name the entry at idx is. */

@@ -3,6 +3,7 @@
 #include "fingerprints/fp_osdb_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -404,4 +405,27 @@ size_t fp_osdb_suggest(const struct fp_osdb *db, const char *text, size_t *idx_o
 	for (size_t i = 0; i < n_top; i++)
 		idx_out[i] = top[i].idx;
 	return n_top;
+}
+
+int fp_osdb_split_variant(const char *value, char *name, size_t len, unsigned *variant)
+{
+	const char *hash = strrchr(value, '#');
+	*variant = 0;
+	if (hash && hash[1]) {
+		char *end;
+		unsigned long n = strtoul(hash + 1, &end, 10);
+		if (!*end && n >= 1 && n <= 100000) {
+			size_t l = (size_t)(hash - value);
+			if (l >= len)
+				return -ENAMETOOLONG;
+			memcpy(name, value, l);
+			name[l] = 0;
+			*variant = (unsigned)(n - 1);
+			return 0;
+		}
+	}
+	if (strlen(value) >= len)
+		return -ENAMETOOLONG;
+	snprintf(name, len, "%s", value);
+	return 0;
 }

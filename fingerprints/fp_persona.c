@@ -39,13 +39,9 @@ int fp_persona_family_entry(const struct fp_osdb *db, enum fp_family fam, size_t
 	if (!name)
 		return -ENOENT;
 	char base[128];
-	snprintf(base, sizeof(base), "%s", name);
-	unsigned variant = 0;
-	char *hash = strrchr(base, '#');
-	if (hash) {
-		variant = (unsigned)strtoul(hash + 1, NULL, 10) - 1;
-		*hash = '\0';
-	}
+	unsigned variant;
+	if (fp_osdb_split_variant(name, base, sizeof(base), &variant) != 0)
+		return -ENOENT;
 	return fp_osdb_find(db, base, variant, idx);
 }
 

@@ -26,30 +26,6 @@ struct fp_osdb *fleet_osdb_resolver_db(struct fleet_osdb_resolver *res, char *er
 	return res->db;
 }
 
-/* "NAME#N": the N-th entry of that name (1-based); plain "NAME": the first. */
-static int split_variant(const char *value, char *name, size_t len, unsigned *variant)
-{
-	const char *hash = strrchr(value, '#');
-	*variant = 0;
-	if (hash && hash[1]) {
-		char *end;
-		unsigned long n = strtoul(hash + 1, &end, 10);
-		if (!*end && n >= 1 && n <= 100000) {
-			size_t l = (size_t)(hash - value);
-			if (l >= len)
-				return -ENAMETOOLONG;
-			memcpy(name, value, l);
-			name[l] = 0;
-			*variant = (unsigned)(n - 1);
-			return 0;
-		}
-	}
-	if (strlen(value) >= len)
-		return -ENAMETOOLONG;
-	snprintf(name, len, "%s", value);
-	return 0;
-}
-
 static int resolve(void *ctx, const char *value, char canon[FLEET_OS_MAX], enum fp_family *family,
 		   char *hint, size_t hintlen)
 {
@@ -60,7 +36,7 @@ static int resolve(void *ctx, const char *value, char canon[FLEET_OS_MAX], enum 
 	char name[FLEET_OS_MAX];
 	unsigned variant;
 	size_t idx;
-	if (split_variant(value, name, sizeof(name), &variant) != 0) {
+	if (fp_osdb_split_variant(value, name, sizeof(name), &variant) != 0) {
 		snprintf(hint, hintlen, "too long for an nmap-os-db name");
 		return -ENOENT;
 	}
@@ -176,7 +152,7 @@ int fleet_osdb_resolver_entry(struct fleet_osdb_resolver *res, const char *value
 	struct fp_osdb *db = fleet_osdb_resolver_db(res, err, sizeof(err));
 	if (!db)
 		return -ENOENT;
-	if (split_variant(value, name, sizeof(name), &variant) != 0)
+	if (fp_osdb_split_variant(value, name, sizeof(name), &variant) != 0)
 		return -ENOENT;
 	return fp_osdb_find(db, name, variant, idx);
 }
