@@ -17,62 +17,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                               \
-	do {                                                                   \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);      \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                         \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                         \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);      \
-	} while (0)
-
 uint64_t stk_siphash(const uint64_t key[2], const uint64_t *w, unsigned n)
 {
 	uint64_t v0 = 0x736f6d6570736575ull ^ key[0], v1 = 0x646f72616e646f6dull ^ key[1];
 	uint64_t v2 = 0x6c7967656e657261ull ^ key[0], v3 = 0x7465646279746573ull ^ key[1];
 	for (unsigned i = 0; i < n; i++) {
 		v3 ^= w[i];
-		SIPROUND;
-		SIPROUND;
+		STK_SIPROUND;
+		STK_SIPROUND;
 		v0 ^= w[i];
 	}
 	uint64_t b = (uint64_t)(n * 8) << 56;
 	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
+	STK_SIPROUND;
+	STK_SIPROUND;
 	v0 ^= b;
 	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
-/* SipHash-1-3 of two words: one compression round per word and three
- * finalization rounds instead of two and four. Still a keyed PRF (the
- * variant Linux's hsiphash and Rust's HashMap use for attacker-chosen
- * keys): the flow hash, the ISNs and timestamp offsets need unpredictability
- * to someone without the key, and it costs 5 rounds instead of 8 on every
- * segment. The SYN cookie's MAC uses it too (stk_siphash13). */
-static inline uint64_t siphash13_2(const uint64_t key[2], uint64_t w0, uint64_t w1)
-{
-	uint64_t v0 = 0x736f6d6570736575ull ^ key[0], v1 = 0x646f72616e646f6dull ^ key[1];
-	uint64_t v2 = 0x6c7967656e657261ull ^ key[0], v3 = 0x7465646279746573ull ^ key[1];
-	v3 ^= w0;
-	SIPROUND;
-	v0 ^= w0;
-	v3 ^= w1;
-	SIPROUND;
-	v0 ^= w1;
-	uint64_t b = (uint64_t)16 << 56;
-	v3 ^= b;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
+	STK_SIPROUND;
+	STK_SIPROUND;
+	STK_SIPROUND;
+	STK_SIPROUND;
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
@@ -82,25 +46,20 @@ uint64_t stk_siphash13(const uint64_t key[2], const uint64_t *w, unsigned n)
 	uint64_t v2 = 0x6c7967656e657261ull ^ key[0], v3 = 0x7465646279746573ull ^ key[1];
 	for (unsigned i = 0; i < n; i++) {
 		v3 ^= w[i];
-		SIPROUND;
+		STK_SIPROUND;
 		v0 ^= w[i];
 	}
 	uint64_t b = (uint64_t)(n * 8) << 56;
 	v3 ^= b;
-	SIPROUND;
+	STK_SIPROUND;
 	v0 ^= b;
 	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
+	STK_SIPROUND;
+	STK_SIPROUND;
+	STK_SIPROUND;
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-uint64_t stk_flow_hash(const struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
-		       uint16_t rport, uint64_t domain)
-{
-	return siphash13_2(t->key, (uint64_t)lip << 32 | rip, (uint64_t)lport << 16 | rport | domain << 32);
-}
 
 int stk_flow_table_init(struct stk_tcp *t, uint32_t max_flows, uint32_t now_ms)
 {

@@ -14,9 +14,13 @@
  *   bits 2-3   index of the peer's MSS in mss_table (rounded down)
  *   bits 4-7   peer window shift + 1 (0: no WS option)
  *   bit  8     SACK-permitted, bit 9 timestamps, bit 10 MSS present
- *   bits 11-31 MAC: SipHash-1-3(secret, 4-tuple, peer ISN, time, bits 2-10)
- *              (1-3 rather than 2-4: still a keyed PRF, and a forger's
- *              odds are set by the 21 bits, not by the rounds)
+ *   bits 11-31 MAC: SipHash-1-3(secret, tuple hash, peer ISN, time,
+ *              bits 2-10). The tuple hash is the flow table's keyed hash
+ *              of the 4-tuple (a PRF output under another key, computed
+ *              for every segment anyway): the MAC covers the tuple through
+ *              it in one two-word SipHash. 1-3 rather than 2-4: still a
+ *              keyed PRF, and a forger's odds are set by the 21 bits, not
+ *              by the rounds.
  * 21 bits of MAC: one forged ACK in two million opens a connection.
  */
 #include "stack/stk_tcp_int.h"
@@ -25,18 +29,16 @@ static const uint16_t mss_table[4] = {536, 1300, 1440, 1460};
 
 #define COOKIE_PERIOD_NS (64ull * 1000000000ull)
 
-static uint32_t cookie_mac(const struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport,
-			   uint16_t rport, uint32_t peer_isn, uint64_t period, uint32_t info)
+static uint32_t cookie_mac(const struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn, uint64_t period,
+			   uint32_t info)
 {
-	uint64_t w[3] = {(uint64_t)lip << 32 | rip,
-			 (uint64_t)lport << 48 | (uint64_t)rport << 32 | peer_isn,
-			 period << 16 | info};
-	return (uint32_t)(stk_siphash13(ctx->tcp->cookie_key, w, 3) >> 43);
+	/* period mod 2^21 (4 000 years of 64 s periods); info < 2^11 */
+	uint64_t w1 = (uint64_t)peer_isn << 32 | (period & 0x1fffff) << 11 | info;
+	return (uint32_t)(stk_siphash13_2(ctx->tcp->cookie_key, tuple_hash, w1) >> 43);
 }
 
-uint32_t stk_cookie_make(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport,
-			 uint16_t rport, uint32_t peer_isn, uint8_t syn_bits, uint16_t peer_mss,
-			 uint8_t peer_ws)
+uint32_t stk_cookie_make(struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn, uint8_t syn_bits,
+			 uint16_t peer_mss, uint8_t peer_ws)
 {
 	uint32_t mi = 3;
 	while (mi && mss_table[mi] > peer_mss)
@@ -52,12 +54,11 @@ uint32_t stk_cookie_make(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16
 		info |= 1u << 10;
 	uint64_t period = ctx->now_ns / COOKIE_PERIOD_NS;
 	info |= (uint32_t)(period & 3);
-	return cookie_mac(ctx, lip, rip, lport, rport, peer_isn, period, info & 0x7fc) << 11 | info;
+	return cookie_mac(ctx, tuple_hash, peer_isn, period, info & 0x7fc) << 11 | info;
 }
 
-int stk_cookie_check(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport, uint16_t rport,
-		     uint32_t peer_isn, uint32_t cookie, uint8_t *syn_bits, uint16_t *peer_mss,
-		     uint8_t *peer_ws)
+int stk_cookie_check(struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn, uint32_t cookie,
+		     uint8_t *syn_bits, uint16_t *peer_mss, uint8_t *peer_ws)
 {
 	uint64_t now = ctx->now_ns / COOKIE_PERIOD_NS, period;
 	if ((now & 3) == (cookie & 3))
@@ -67,7 +68,7 @@ int stk_cookie_check(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t l
 	else
 		return -1;
 	uint32_t info = cookie & 0x7ff;
-	if (cookie_mac(ctx, lip, rip, lport, rport, peer_isn, period, info & 0x7fc) != cookie >> 11)
+	if (cookie_mac(ctx, tuple_hash, peer_isn, period, info & 0x7fc) != cookie >> 11)
 		return -1;
 	uint8_t bits = 0;
 	uint32_t ws = (info >> 4) & 0xf;

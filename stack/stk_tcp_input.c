@@ -38,48 +38,61 @@ static inline uint32_t seg_len(const struct seg *s)
 	return s->len + !!(s->flags & STK_TH_SYN) + !!(s->flags & STK_TH_FIN);
 }
 
-/* Options through a cursor; a malformed one ends the walk (counted), what
- * was read before it still counts. */
+/* Options by index (one bounds test per option); a malformed one ends the
+ * walk (counted), what was read before it still counts. */
 static void parse_options(struct stk_ctx *ctx, const uint8_t *o, unsigned len, struct seg *s)
 {
-	struct stk_cursor c = {o, o + len};
-	while (stk_cursor_has(&c, 1)) {
-		uint8_t kind = *c.pos;
-		if (kind == 0)
-			return;
-		if (kind == 1) {
-			c.pos++;
+	unsigned i = 0;
+	while (i < len) {
+		unsigned kind = o[i], l;
+		if (kind <= 1) {
+			if (!kind)
+				return; /* EOL */
+			i++;        /* NOP */
 			continue;
 		}
-		const uint8_t *h = stk_cursor_pull(&c, 2);
-		if (!h || h[1] < 2) {
+		if (len - i < 2 || (l = o[i + 1]) < 2 || l > len - i) {
 			ctx->cnt.tcp_bad_options++;
 			return;
 		}
-		const uint8_t *v = stk_cursor_pull(&c, h[1] - 2u);
-		if (!v) {
-			ctx->cnt.tcp_bad_options++;
-			return;
-		}
-		if (kind == 2 && h[1] == 4) {
-			s->syn_bits |= STK_SYN_MSS;
-			s->mss = stk_be16(v);
-		} else if (kind == 3 && h[1] == 3) {
-			s->syn_bits |= STK_SYN_WS;
-			s->ws = v[0] > 14 ? 14 : v[0]; /* RFC 7323 2.3 */
-		} else if (kind == 4 && h[1] == 2) {
-			s->syn_bits |= STK_SYN_SACK;
-		} else if (kind == 8 && h[1] == 10) {
-			s->syn_bits |= STK_SYN_TS;
-			s->tsval = stk_be32(v);
-			s->tsecr = stk_be32(v + 4);
-		} else if (kind == 5 && h[1] >= 10 && (h[1] - 2) % 8 == 0) {
-			for (unsigned i = 0; i < h[1] - 2u; i += 8) {
-				uint32_t right = stk_be32(v + i + 4);
-				if (!s->has_sack || seq_gt(right, s->sack_high))
-					s->sack_high = right;
-				s->has_sack = true;
+		const uint8_t *v = o + i + 2;
+		i += l;
+		switch (kind) {
+		case 2:
+			if (l == 4) {
+				s->syn_bits |= STK_SYN_MSS;
+				s->mss = stk_be16(v);
 			}
+			break;
+		case 3:
+			if (l == 3) {
+				s->syn_bits |= STK_SYN_WS;
+				s->ws = v[0] > 14 ? 14 : v[0]; /* RFC 7323 2.3 */
+			}
+			break;
+		case 4:
+			if (l == 2)
+				s->syn_bits |= STK_SYN_SACK;
+			break;
+		case 8:
+			if (l == 10) {
+				s->syn_bits |= STK_SYN_TS;
+				s->tsval = stk_be32(v);
+				s->tsecr = stk_be32(v + 4);
+			}
+			break;
+		case 5:
+			if (l >= 10 && (l - 2) % 8 == 0) {
+				for (unsigned j = 0; j < l - 2; j += 8) {
+					uint32_t right = stk_be32(v + j + 4);
+					if (!s->has_sack || seq_gt(right, s->sack_high))
+						s->sack_high = right;
+					s->has_sack = true;
+				}
+			}
+			break;
+		default:
+			break;
 		}
 	}
 }
@@ -208,21 +221,18 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	}
 	uint16_t peer_mss = (s->syn_bits & STK_SYN_MSS) && s->mss ? s->mss : STK_TCP_DEFAULT_MSS;
 	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, has_ts(s) ? s->tsval : 0, NULL};
-	struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, 0, 0, has_ts(s) ? s->tsval : 0, s->urp};
 	struct stk_tcp_flow *f = NULL;
 	if (t->half_open < t->cfg.syn_cookie_threshold)
 		f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 	if (!f) {
 		/* Too many half-open connections (or no room): answer with a
 		 * cookie and keep nothing. */
-		uint32_t cookie = stk_cookie_make(ctx, pc->h->ip_raw, pc->rip, pc->lport, pc->rport, s->seq,
-						  syn_bits, peer_mss, s->ws);
+		uint32_t cookie = stk_cookie_make(ctx, pc->hv, s->seq, syn_bits, peer_mss, s->ws);
 		uint32_t off = stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 		uint64_t hz = stk_host_pol(pc->h)->ts.hz;
 		si.ts_val = hz ? off + stk_clock_ticks(ctx->now_ns, hz) : 0;
 		if (x) {
-			ain.isn = cookie;
-			ain.tsval = si.ts_val;
+			struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, cookie, si.ts_val, has_ts(s) ? s->tsval : 0, s->urp};
 			stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
 		} else {
 			stk_tcp_send_synack(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport,
@@ -241,8 +251,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	flow_init_from_syn(ctx, f, pc, l, syn_bits, peer_mss, s->ws, s->seq, iss, s->wnd, s->tsval, si.tmpl);
 	si.ts_val = stk_tcp_tsval(ctx, f);
 	if (x) {
-		ain.isn = iss;
-		ain.tsval = si.ts_val;
+		struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, iss, si.ts_val, has_ts(s) ? s->tsval : 0, s->urp};
 		stk_tcp_send_answer(ctx, pc->h, f->rmac, f->rip, &ain, &x->a, STK_IPID_TCP);
 	} else {
 		stk_tcp_send_synack(ctx, pc->h, f->rmac, f->rip, f->lport, f->rport, f->iss, f->rcv_nxt, &si);
@@ -263,8 +272,7 @@ static bool cookie_ack(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		return false;
 	uint8_t bits, ws;
 	uint16_t mss;
-	if (stk_cookie_check(ctx, pc->h->ip_raw, pc->rip, pc->lport, pc->rport, s->seq - 1, s->ack - 1,
-			     &bits, &mss, &ws)) {
+	if (stk_cookie_check(ctx, pc->hv, s->seq - 1, s->ack - 1, &bits, &mss, &ws)) {
 		ctx->cnt.drop_tcp_cookie_bad++;
 		return false;
 	}
@@ -912,7 +920,8 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 		noflow_input(ctx, &pc, &s);
 	else
 		ctx->cnt.drop_tcp_port++; /* a steering leg that just closed: silence */
-	stk_tcp_flush_pending(ctx);
+	if (t->pend_head != STK_NONE)
+		stk_tcp_flush_pending(ctx);
 	t->tx = NULL;
 	t->n_tx = NULL;
 }

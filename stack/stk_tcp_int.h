@@ -204,6 +204,12 @@ struct stk_tcp {
 	struct stk_neigh neigh[STK_NEIGH_MAX];
 	/* SYN-ACK templates (stk_tcp_synack.c) */
 	struct stk_synack_tmpl synack_tmpl[STK_SYNACK_TMPL_SLOTS];
+	/* the last template handed out and what it was for (a flood repeats
+	 * one policy and one kind of SYN); cleared whenever a slot is rebuilt */
+	const struct stk_synack_tmpl *tmpl_last;
+	const struct stk_tcp_policy *tmpl_last_pol;
+	uint32_t tmpl_last_epoch;
+	uint8_t tmpl_last_bits;
 	/* the last timestamp offset computed per peer or per host (a scan or
 	 * flood comes from one address: one hash per peer, not per SYN) */
 	uint32_t tso_lip, tso_rip, tso_val;
@@ -267,16 +273,52 @@ static inline unsigned stk_l4_tx_room(const struct stk_tcp *t)
 	return t->tx ? t->tx_cap - *t->n_tx : 0;
 }
 
-/* Ethernet + 20-byte IPv4 header from host h to (dst_ip, dst_mac). Returns
- * a pointer to the L4 header. The IP checksum is filled in. */
-uint8_t *stk_l4_ip_header(struct stk_pkt *out, const struct stk_host *h, const uint8_t *dst_mac,
-			  uint32_t dst_ip_raw, uint8_t proto, unsigned l4_len, uint16_t ip_id, bool df,
-			  uint8_t tos);
-/* The same with an explicit source address (a steering leg speaks with the
- * attacker's address through the decky's MAC and persona). */
-uint8_t *stk_l4_ip_header_from(struct stk_pkt *out, const struct stk_host *h, uint32_t src_ip_raw,
-			       const uint8_t *dst_mac, uint32_t dst_ip_raw, uint8_t proto, unsigned l4_len,
-			       uint16_t ip_id, bool df, uint8_t tos);
+/* Ethernet + 20-byte IPv4 header from host h (with an explicit source
+ * address: a steering leg speaks with the attacker's address through the
+ * decky's MAC and persona) to (dst_ip, dst_mac). Returns a pointer to the
+ * L4 header. The IP checksum is filled in. Inline: every answer starts
+ * here, and the protocol and TOS are usually constants. */
+static inline uint8_t *stk_l4_ip_header_from(struct stk_pkt *out, const struct stk_host *h, uint32_t src_ip_raw,
+					     const uint8_t *dst_mac, uint32_t dst_ip_raw, uint8_t proto,
+					     unsigned l4_len, uint16_t ip_id, bool df, uint8_t tos)
+{
+	uint8_t *o = out->data;
+	memcpy(o + STK_ETH_O_DST, dst_mac, 6);
+	memcpy(o + STK_ETH_O_SRC, h->mac, 6);
+	stk_put_be16(o + STK_ETH_O_TYPE, STK_ETHERTYPE_IPV4);
+	uint8_t *ip = o + STK_ETH_HLEN;
+	unsigned tot = STK_IP4_MIN_HLEN + l4_len;
+	uint8_t ttl = proto == STK_IPPROTO_ICMP && h->policy.icmp_ttl ? h->policy.icmp_ttl : h->policy.ttl;
+	uint16_t frag = df ? STK_IP4_DF : 0;
+	ip[STK_IP4_O_VIHL] = 0x45;
+	ip[STK_IP4_O_TOS] = tos;
+	stk_put_be16(ip + STK_IP4_O_LEN, (uint16_t)tot);
+	stk_put_be16(ip + STK_IP4_O_ID, ip_id);
+	stk_put_be16(ip + STK_IP4_O_FRAG, frag);
+	ip[STK_IP4_O_TTL] = ttl;
+	ip[STK_IP4_O_PROTO] = proto;
+	memcpy(ip + STK_IP4_O_SRC, &src_ip_raw, 4);
+	memcpy(ip + STK_IP4_O_DST, &dst_ip_raw, 4);
+	/* The checksum from the values just written, not by loading them back
+	 * (a store-forwarding stall per wide load of narrow stores); the
+	 * addresses summed in wire order and swapped once (RFC 1071 1.2.B). */
+	uint64_t a = (uint64_t)src_ip_raw + dst_ip_raw;
+	a = (a & 0xffffffffu) + (a >> 32);
+	uint32_t asum = (uint32_t)(a & 0xffff) + (uint32_t)(a >> 16);
+	asum = (asum & 0xffff) + (asum >> 16);
+	asum = (uint16_t)(asum << 8 | asum >> 8);
+	uint32_t sum = (0x4500u | tos) + tot + ip_id + frag + ((uint32_t)ttl << 8 | proto) + asum;
+	stk_put_be16(ip + STK_IP4_O_CSUM, stk_csum_fold(sum));
+	out->len = STK_ETH_HLEN + tot;
+	return ip + STK_IP4_MIN_HLEN;
+}
+
+static inline uint8_t *stk_l4_ip_header(struct stk_pkt *out, const struct stk_host *h, const uint8_t *dst_mac,
+					uint32_t dst_ip_raw, uint8_t proto, unsigned l4_len, uint16_t ip_id,
+					bool df, uint8_t tos)
+{
+	return stk_l4_ip_header_from(out, h, h->ip_raw, dst_mac, dst_ip_raw, proto, l4_len, ip_id, df, tos);
+}
 
 /* Pseudo-header sum for TCP/UDP checksums (unfolded, < 2^19: add it to
  * other sums and fold once). Computed from the values, not from bytes
@@ -286,6 +328,42 @@ static inline uint32_t stk_l4_pseudo(uint32_t src_raw, uint32_t dst_raw, uint8_t
 {
 	uint32_t s = ntohl(src_raw), d = ntohl(dst_raw);
 	return (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + proto + (len & 0xffff);
+}
+
+#define STK_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define STK_SIPROUND                                                           \
+	do {                                                                   \
+		v0 += v1; v1 = STK_ROTL(v1, 13); v1 ^= v0; v0 = STK_ROTL(v0, 32); \
+		v2 += v3; v3 = STK_ROTL(v3, 16); v3 ^= v2;                     \
+		v0 += v3; v3 = STK_ROTL(v3, 21); v3 ^= v0;                     \
+		v2 += v1; v1 = STK_ROTL(v1, 17); v1 ^= v2; v2 = STK_ROTL(v2, 32); \
+	} while (0)
+
+/* SipHash-1-3 of two words: one compression round per word and three
+ * finalization rounds instead of two and four. Still a keyed PRF (the
+ * variant Linux's hsiphash and Rust's HashMap use for attacker-chosen
+ * keys): the flow hash, the ISNs, timestamp offsets and cookie MACs need
+ * unpredictability to someone without the key, and it costs 5 rounds
+ * instead of 8 on every segment. Inline: it runs once or twice per SYN. */
+static inline uint64_t stk_siphash13_2(const uint64_t key[2], uint64_t w0, uint64_t w1)
+{
+	uint64_t v0 = 0x736f6d6570736575ull ^ key[0], v1 = 0x646f72616e646f6dull ^ key[1];
+	uint64_t v2 = 0x6c7967656e657261ull ^ key[0], v3 = 0x7465646279746573ull ^ key[1];
+	v3 ^= w0;
+	STK_SIPROUND;
+	v0 ^= w0;
+	v3 ^= w1;
+	STK_SIPROUND;
+	v0 ^= w1;
+	uint64_t b = (uint64_t)16 << 56;
+	v3 ^= b;
+	STK_SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	STK_SIPROUND;
+	STK_SIPROUND;
+	STK_SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
 }
 
 /* SipHash-2-4 over n 64-bit words. */
@@ -304,8 +382,13 @@ static inline void stk_l4_event(struct stk_ctx *ctx, unsigned kind, const struct
 }
 
 /* ---- flows (stk_flow.c) ---------------------------------------------- */
-uint64_t stk_flow_hash(const struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
-		       uint16_t rport, uint64_t domain);
+/* The keyed hash of a 4-tuple in a domain (0: the flow table and ISNs,
+ * 2: per-host ISN bases, 3: timestamp offsets). */
+static inline uint64_t stk_flow_hash(const struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
+				     uint16_t rport, uint64_t domain)
+{
+	return stk_siphash13_2(t->key, (uint64_t)lip << 32 | rip, (uint64_t)lport << 16 | rport | domain << 32);
+}
 int stk_flow_table_init(struct stk_tcp *t, uint32_t max_flows, uint32_t now_ms);
 void stk_flow_table_destroy(struct stk_tcp *t);
 struct stk_tcp_flow *stk_flow_lookup(struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
@@ -360,8 +443,26 @@ unsigned stk_reasm_sack(const struct stk_tcp *t, const struct stk_tcp_flow *f, u
 			unsigned max);
 
 /* ---- listeners (stk_tcp_listen.c) ------------------------------------ */
-const struct stk_listener *stk_listen_find(const struct stk_tcp *t, uint32_t ip_raw, uint8_t proto,
-					   uint16_t port);
+static inline uint32_t stk_listen_hash(uint32_t ip_raw, uint8_t proto, uint16_t port)
+{
+	uint64_t k = ((uint64_t)ip_raw << 32) | ((uint32_t)proto << 16) | port;
+	return (uint32_t)((k * 0x9e3779b97f4a7c15ull) >> 32);
+}
+/* Inline: once per segment without a connection. */
+static inline const struct stk_listener *stk_listen_find(const struct stk_tcp *t, uint32_t ip_raw, uint8_t proto,
+							 uint16_t port)
+{
+	if (!t->listen)
+		return NULL;
+	uint32_t i = stk_listen_hash(ip_raw, proto, port) & t->listen_mask;
+	for (;; i = (i + 1) & t->listen_mask) {
+		const struct stk_listener *l = &t->listen[i];
+		if (!l->proto)
+			return NULL;
+		if (l->ip_raw == ip_raw && l->proto == proto && l->port == port)
+			return l;
+	}
+}
 void stk_listen_destroy(struct stk_tcp *t);
 
 /* ---- output (stk_tcp_output.c) --------------------------------------- */
@@ -388,8 +489,16 @@ uint32_t stk_synack_layout_key(const struct stk_tcp_policy *p, uint8_t syn_bits)
 unsigned stk_synack_options_build(const struct stk_tcp_policy *p, uint8_t syn_bits, uint16_t peer_mss,
 				  uint32_t tsval, uint32_t tsecr, uint8_t *out, uint8_t *included, uint8_t *our_ws);
 /* The template for this policy and SYN (built on a miss; never NULL). */
-const struct stk_synack_tmpl *stk_synack_tmpl_get(struct stk_ctx *ctx, const struct stk_tcp_policy *p,
-						  uint8_t syn_bits);
+const struct stk_synack_tmpl *stk_synack_tmpl_lookup(struct stk_ctx *ctx, const struct stk_tcp_policy *p,
+						     uint8_t syn_bits);
+static inline const struct stk_synack_tmpl *stk_synack_tmpl_get(struct stk_ctx *ctx, const struct stk_tcp_policy *p,
+								uint8_t syn_bits)
+{
+	const struct stk_tcp *t = ctx->tcp;
+	if (t->tmpl_last_pol == p && t->tmpl_last_bits == syn_bits && t->tmpl_last_epoch == ctx->hosts->epoch)
+		return t->tmpl_last;
+	return stk_synack_tmpl_lookup(ctx, p, syn_bits);
+}
 /* Build and queue a SYN-ACK (from the template). */
 void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac,
 			 uint32_t dst_ip, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t ack,
@@ -412,8 +521,22 @@ void stk_tcp_window_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 void stk_tcp_send_ack(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 void stk_tcp_flush_pending(struct stk_ctx *ctx);
 uint32_t stk_tcp_tsval(const struct stk_ctx *ctx, const struct stk_tcp_flow *f);
-uint32_t stk_tcp_ts_offset(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
-			   uint32_t rip, uint16_t lport, uint16_t rport);
+uint32_t stk_tcp_ts_offset_slow(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
+				uint32_t rip, uint16_t lport, uint16_t rport);
+/* A connection's timestamp offset: per flow, per peer or per host, as the
+ * persona's kernel keys it. The last per-peer/per-host offset is
+ * remembered (the SYNs of a scan or flood come from one address: one hash
+ * per peer, not per SYN). */
+static inline uint32_t stk_tcp_ts_offset(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
+					 uint32_t rip, uint16_t lport, uint16_t rport)
+{
+	const struct stk_tcp *t = ctx->tcp;
+	uint8_t scope = stk_host_pol(h)->ts.scope;
+	if (scope != STK_TS_PER_FLOW && t->tso_valid && t->tso_lip == lip &&
+	    t->tso_rip == (scope == STK_TS_PER_PEER ? rip : 0))
+		return t->tso_val;
+	return stk_tcp_ts_offset_slow(ctx, h, lip, rip, lport, rport);
+}
 /* tuple_hash: stk_flow_tuple_hash() of the connection. */
 uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_hash);
 void stk_tcp_arm_rto(struct stk_ctx *ctx, struct stk_tcp_flow *f);
@@ -461,13 +584,13 @@ void stk_tcp_syn_sent_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const s
 bool stk_tcp_syn_sent_timeout(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 
 /* ---- cookies (stk_tcp_cookie.c) -------------------------------------- */
-uint32_t stk_cookie_make(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport,
-			 uint16_t rport, uint32_t peer_isn, uint8_t syn_bits, uint16_t peer_mss,
-			 uint8_t peer_ws);
+/* tuple_hash: stk_flow_tuple_hash() of the connection (the MAC covers the
+ * 4-tuple through it). */
+uint32_t stk_cookie_make(struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn, uint8_t syn_bits,
+			 uint16_t peer_mss, uint8_t peer_ws);
 /* 0 and the SYN's bits/MSS/shift, or -1 when the ACK does not carry a
  * cookie we issued in the last two periods. */
-int stk_cookie_check(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport, uint16_t rport,
-		     uint32_t peer_isn, uint32_t cookie, uint8_t *syn_bits, uint16_t *peer_mss,
-		     uint8_t *peer_ws);
+int stk_cookie_check(struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn, uint32_t cookie,
+		     uint8_t *syn_bits, uint16_t *peer_mss, uint8_t *peer_ws);
 
 #endif

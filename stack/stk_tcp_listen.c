@@ -12,11 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static inline uint32_t listen_hash(uint32_t ip_raw, uint8_t proto, uint16_t port)
-{
-	uint64_t k = ((uint64_t)ip_raw << 32) | ((uint32_t)proto << 16) | port;
-	return (uint32_t)((k * 0x9e3779b97f4a7c15ull) >> 32);
-}
+#define listen_hash stk_listen_hash
 
 static struct stk_listener *slot_for(struct stk_listener *tab, uint32_t mask, uint32_t ip_raw,
 				     uint8_t proto, uint16_t port)
@@ -27,14 +23,6 @@ static struct stk_listener *slot_for(struct stk_listener *tab, uint32_t mask, ui
 	return &tab[i];
 }
 
-const struct stk_listener *stk_listen_find(const struct stk_tcp *t, uint32_t ip_raw, uint8_t proto,
-					   uint16_t port)
-{
-	if (!t->listen)
-		return NULL;
-	const struct stk_listener *l = slot_for(t->listen, t->listen_mask, ip_raw, proto, port);
-	return l->proto ? l : NULL;
-}
 
 static int grow(struct stk_tcp *t)
 {

@@ -12,42 +12,6 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-uint8_t *stk_l4_ip_header(struct stk_pkt *out, const struct stk_host *h, const uint8_t *dst_mac,
-			  uint32_t dst_ip_raw, uint8_t proto, unsigned l4_len, uint16_t ip_id, bool df,
-			  uint8_t tos)
-{
-	return stk_l4_ip_header_from(out, h, h->ip_raw, dst_mac, dst_ip_raw, proto, l4_len, ip_id, df, tos);
-}
-
-uint8_t *stk_l4_ip_header_from(struct stk_pkt *out, const struct stk_host *h, uint32_t src_ip_raw,
-			       const uint8_t *dst_mac, uint32_t dst_ip_raw, uint8_t proto, unsigned l4_len,
-			       uint16_t ip_id, bool df, uint8_t tos)
-{
-	uint8_t *o = out->data;
-	memcpy(o + STK_ETH_O_DST, dst_mac, 6);
-	memcpy(o + STK_ETH_O_SRC, h->mac, 6);
-	stk_put_be16(o + STK_ETH_O_TYPE, STK_ETHERTYPE_IPV4);
-	uint8_t *ip = o + STK_ETH_HLEN;
-	unsigned tot = STK_IP4_MIN_HLEN + l4_len;
-	ip[STK_IP4_O_VIHL] = 0x45;
-	ip[STK_IP4_O_TOS] = tos;
-	stk_put_be16(ip + STK_IP4_O_LEN, (uint16_t)tot);
-	stk_put_be16(ip + STK_IP4_O_ID, ip_id);
-	stk_put_be16(ip + STK_IP4_O_FRAG, df ? STK_IP4_DF : 0);
-	ip[STK_IP4_O_TTL] = proto == STK_IPPROTO_ICMP && h->policy.icmp_ttl ? h->policy.icmp_ttl : h->policy.ttl;
-	ip[STK_IP4_O_PROTO] = proto;
-	memcpy(ip + STK_IP4_O_SRC, &src_ip_raw, 4);
-	memcpy(ip + STK_IP4_O_DST, &dst_ip_raw, 4);
-	/* The checksum from the values just written, not by loading them back
-	 * (a store-forwarding stall per wide load of narrow stores). */
-	uint32_t s = ntohl(src_ip_raw), d = ntohl(dst_ip_raw);
-	uint32_t sum = (0x4500u | tos) + tot + ip_id + (df ? STK_IP4_DF : 0) +
-		       ((uint32_t)ip[STK_IP4_O_TTL] << 8 | proto) + (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff);
-	stk_put_be16(ip + STK_IP4_O_CSUM, stk_csum_fold(sum));
-	out->len = STK_ETH_HLEN + tot;
-	return ip + STK_IP4_MIN_HLEN;
-}
-
 /* ---- generators -------------------------------------------------------- */
 
 static uint32_t tcp_rand(struct stk_tcp *t)
@@ -86,8 +50,8 @@ uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_has
 	}
 }
 
-uint32_t stk_tcp_ts_offset(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
-			   uint32_t rip, uint16_t lport, uint16_t rport)
+uint32_t stk_tcp_ts_offset_slow(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
+				uint32_t rip, uint16_t lport, uint16_t rport)
 {
 	struct stk_tcp *t = ctx->tcp;
 	uint8_t scope = stk_host_pol(h)->ts.scope;
@@ -95,14 +59,10 @@ uint32_t stk_tcp_ts_offset(struct stk_ctx *ctx, const struct stk_host *h, uint32
 		return (uint32_t)stk_flow_hash(t, lip, rip, lport, rport, 3);
 	if (scope != STK_TS_PER_PEER)
 		rip = 0; /* per host */
-	/* The offset depends on (lip, rip) and the key only: remember the
-	 * last one (SYNs of a scan come from one peer). */
-	if (!t->tso_valid || t->tso_lip != lip || t->tso_rip != rip) {
-		t->tso_val = (uint32_t)stk_flow_hash(t, lip, rip, 0, 0, 3);
-		t->tso_lip = lip;
-		t->tso_rip = rip;
-		t->tso_valid = true;
-	}
+	t->tso_val = (uint32_t)stk_flow_hash(t, lip, rip, 0, 0, 3);
+	t->tso_lip = lip;
+	t->tso_rip = rip;
+	t->tso_valid = true;
 	return t->tso_val;
 }
 

@@ -84,20 +84,27 @@ static void tmpl_build(struct stk_synack_tmpl *m, const struct stk_tcp_policy *p
 	m->csum = stk_csum_add(0, hdr, STK_TCP_HLEN + n);
 }
 
-const struct stk_synack_tmpl *stk_synack_tmpl_get(struct stk_ctx *ctx, const struct stk_tcp_policy *p,
-						  uint8_t syn_bits)
+const struct stk_synack_tmpl *stk_synack_tmpl_lookup(struct stk_ctx *ctx, const struct stk_tcp_policy *p,
+						     uint8_t syn_bits)
 {
 	struct stk_tcp *t = ctx->tcp;
 	uint32_t key = stk_synack_layout_key(p, syn_bits);
 	uint32_t epoch = ctx->hosts->epoch;
 	struct stk_synack_tmpl *m = &t->synack_tmpl[slot_of(p, key)];
-	if (m->policy == p && m->key == key && m->epoch == epoch)
-		return m;
-	ctx->cnt.tcp_synack_tmpl_built++;
-	tmpl_build(m, p, syn_bits);
-	m->policy = p;
-	m->key = key;
-	m->epoch = epoch;
+	if (!(m->policy == p && m->key == key && m->epoch == epoch)) {
+		ctx->cnt.tcp_synack_tmpl_built++;
+		t->tmpl_last_pol = NULL; /* the slot may be the one it points to */
+		tmpl_build(m, p, syn_bits);
+		m->policy = p;
+		m->key = key;
+		m->epoch = epoch;
+	}
+	/* (p, syn_bits) -> m in front: several SYN bit sets share a layout
+	 * key, and each maps to this slot until it is rebuilt. */
+	t->tmpl_last = m;
+	t->tmpl_last_pol = p;
+	t->tmpl_last_bits = syn_bits;
+	t->tmpl_last_epoch = epoch;
 	return m;
 }
 
