@@ -39,21 +39,23 @@ static inline uint32_t seg_len(const struct seg *s)
 }
 
 /* Options by index (one bounds test per option); a malformed one ends the
- * walk (counted), what was read before it still counts. */
-static void parse_options(struct stk_ctx *ctx, const uint8_t *o, unsigned len, struct seg *s)
+ * walk (counted), what was read before it still counts. Returns false for
+ * a layout the memo must not keep (malformed, SACK blocks, TS twice). */
+static bool parse_options(struct stk_ctx *ctx, const uint8_t *o, unsigned len, struct seg *s, uint8_t *ts_off)
 {
 	unsigned i = 0;
+	bool keep = true;
 	while (i < len) {
 		unsigned kind = o[i], l;
 		if (kind <= 1) {
 			if (!kind)
-				return; /* EOL */
-			i++;        /* NOP */
+				return keep; /* EOL */
+			i++;                 /* NOP */
 			continue;
 		}
 		if (len - i < 2 || (l = o[i + 1]) < 2 || l > len - i) {
 			ctx->cnt.tcp_bad_options++;
-			return;
+			return false;
 		}
 		const uint8_t *v = o + i + 2;
 		i += l;
@@ -76,6 +78,8 @@ static void parse_options(struct stk_ctx *ctx, const uint8_t *o, unsigned len, s
 			break;
 		case 8:
 			if (l == 10) {
+				keep &= *ts_off == 0xff; /* a second one: the last wins */
+				*ts_off = (uint8_t)(v - o);
 				s->syn_bits |= STK_SYN_TS;
 				s->tsval = stk_be32(v);
 				s->tsecr = stk_be32(v + 4);
@@ -89,12 +93,67 @@ static void parse_options(struct stk_ctx *ctx, const uint8_t *o, unsigned len, s
 						s->sack_high = right;
 					s->has_sack = true;
 				}
+				keep = false;
 			}
 			break;
 		default:
 			break;
 		}
 	}
+	return keep;
+}
+
+/* The option words of o (len a multiple of 4, at most 40), the bytes at
+ * ts_off .. ts_off + 7 zeroed. */
+static inline void opt_words(const uint8_t *o, unsigned len, unsigned ts_off, uint64_t w[5])
+{
+	unsigned n = len / 8;
+	for (unsigned k = 0; k < n; k++)
+		memcpy(&w[k], o + 8 * k, 8);
+	if (len & 4) {
+		uint32_t t;
+		memcpy(&t, o + 8 * n, 4);
+		w[n] = t;
+	}
+	if (ts_off != 0xff) {
+		uint8_t *b = (uint8_t *)w;
+		memset(b + ts_off, 0, 8);
+	}
+}
+
+/* The options of a segment: the memo's answer when the layout is the last
+ * one parsed (same bytes but the timestamp values), else a walk. */
+static void options_input(struct stk_ctx *ctx, const uint8_t *o, unsigned len, struct seg *s)
+{
+	struct stk_opt_memo *m = &ctx->tcp->opt_memo;
+	if (!len)
+		return;
+	if (len == m->len) {
+		uint64_t w[5];
+		opt_words(o, len, m->ts_off, w);
+		if (!memcmp(w, m->w, ((len + 7) / 8) * 8)) {
+			s->syn_bits = m->syn_bits;
+			s->mss = m->mss;
+			s->ws = m->ws;
+			if (m->ts_off != 0xff) {
+				s->tsval = stk_be32(o + m->ts_off);
+				s->tsecr = stk_be32(o + m->ts_off + 4);
+			}
+			return;
+		}
+	}
+	uint8_t ts_off = 0xff;
+	if (!parse_options(ctx, o, len, s, &ts_off) || len > sizeof(m->w)) {
+		m->len = 0;
+		return;
+	}
+	m->len = (uint8_t)len;
+	m->ts_off = ts_off;
+	m->syn_bits = s->syn_bits;
+	m->mss = s->mss;
+	m->ws = s->ws;
+	memset(m->w, 0, sizeof(m->w));
+	opt_words(o, len, ts_off, m->w);
 }
 
 /* What the handler needs of the packet besides the segment. */
@@ -902,7 +961,7 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 		.opts = tcp + STK_TCP_HLEN,
 		.optlen = doff - STK_TCP_HLEN,
 	};
-	parse_options(ctx, tcp + STK_TCP_HLEN, doff - STK_TCP_HLEN, &s);
+	options_input(ctx, tcp + STK_TCP_HLEN, doff - STK_TCP_HLEN, &s);
 	t->tx = tx;
 	t->tx_cap = tx_cap;
 	t->n_tx = n_tx;

@@ -214,6 +214,16 @@ struct stk_tcp {
 	 * flood comes from one address: one hash per peer, not per SYN) */
 	uint32_t tso_lip, tso_rip, tso_val;
 	bool tso_valid;
+	/* the last option layout parsed and what it said (stk_tcp_input.c:
+	 * the SYNs of a scan or flood, and the segments of one connection,
+	 * repeat one layout; only the timestamps differ) */
+	struct stk_opt_memo {
+		uint64_t w[5];        /* the option bytes, timestamp values zeroed */
+		uint8_t len;          /* 0: empty */
+		uint8_t ts_off;       /* offset of TSval, 0xff: none */
+		uint8_t syn_bits, ws;
+		uint16_t mss;
+	} opt_memo;
 };
 
 /* ---- shared helpers ---------------------------------------------------- */

@@ -531,6 +531,71 @@ static void test_send_backpressure(void)
 	tl_free(&l);
 }
 
+/* The option memo (stk_tcp_input.c options_input): a layout equal to the
+ * last one but for the timestamp values reuses its parse; anything else
+ * is walked. Each SYN's own values must reach its flow. */
+static void test_option_memo(void)
+{
+	struct tl l;
+	struct stk_tcp_cfg c;
+	stk_tcp_cfg_default(&c);
+	c.max_flows = 64;
+	tl_init(&l, NULL, &c);
+	static const struct {
+		uint8_t opts[20];
+		unsigned len;
+		uint16_t mss;      /* expected in the flow */
+		uint8_t ws;
+		uint32_t ts;
+		uint8_t bits;
+		unsigned bad;      /* tcp_bad_options after it */
+	} syn[] = {
+		{{2, 4, 0x05, 0x78, 4, 2, 8, 10, 0, 0, 0, 100, 0, 0, 0, 0, 1, 3, 3, 7}, 20, 1400, 7, 100,
+		 STK_SYN_MSS | STK_SYN_SACK | STK_SYN_TS | STK_SYN_WS, 0},
+		/* same layout, other MSS and shift: not the memo's */
+		{{2, 4, 0x05, 0x14, 4, 2, 8, 10, 0, 0, 0, 200, 0, 0, 0, 0, 1, 3, 3, 5}, 20, 1300, 5, 200,
+		 STK_SYN_MSS | STK_SYN_SACK | STK_SYN_TS | STK_SYN_WS, 0},
+		/* only the timestamp differs: the memo's parse, this TSval */
+		{{2, 4, 0x05, 0x14, 4, 2, 8, 10, 0x12, 0x34, 0x56, 0x78, 0, 0, 0, 9, 1, 3, 3, 5}, 20, 1300, 5,
+		 0x12345678, STK_SYN_MSS | STK_SYN_SACK | STK_SYN_TS | STK_SYN_WS, 0},
+		/* only the shift differs (the last word) */
+		{{2, 4, 0x05, 0x14, 4, 2, 8, 10, 0x12, 0x34, 0x56, 0x79, 0, 0, 0, 9, 1, 3, 3, 9}, 20, 1300, 9,
+		 0x12345679, STK_SYN_MSS | STK_SYN_SACK | STK_SYN_TS | STK_SYN_WS, 0},
+		/* SACK-permitted replaced by two NOPs (the first word) */
+		{{2, 4, 0x05, 0x14, 1, 1, 8, 10, 0x12, 0x34, 0x56, 0x7a, 0, 0, 0, 9, 1, 3, 3, 9}, 20, 1300, 9,
+		 0x1234567a, STK_SYN_MSS | STK_SYN_TS | STK_SYN_WS, 0},
+		/* timestamps elsewhere, no window scale */
+		{{1, 1, 8, 10, 0, 0, 1, 144, 0, 0, 0, 0, 2, 4, 0x04, 0xb0}, 16, 1200, 0, 400,
+		 STK_SYN_MSS | STK_SYN_TS, 0},
+		/* an option longer than what is left: counted, nothing after it read */
+		{{2, 30, 0x05, 0x14, 4, 2, 8, 10, 0, 0, 0, 200, 0, 0, 0, 0, 1, 3, 3, 5}, 20, 536, 0, 0, 0, 1},
+		/* the second layout again, twice */
+		{{2, 4, 0x05, 0x14, 4, 2, 8, 10, 0, 0, 2, 88, 0, 0, 0, 0, 1, 3, 3, 5}, 20, 1300, 5, 600,
+		 STK_SYN_MSS | STK_SYN_SACK | STK_SYN_TS | STK_SYN_WS, 1},
+		{{2, 4, 0x05, 0x14, 4, 2, 8, 10, 0, 0, 2, 188, 0, 0, 0, 0, 1, 3, 3, 5}, 20, 1300, 5, 700,
+		 STK_SYN_MSS | STK_SYN_SACK | STK_SYN_TS | STK_SYN_WS, 1},
+		/* a second TS option: the last one wins, as without the memo */
+		{{8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 8, 10, 0, 0, 0, 2, 0, 0, 0, 0}, 20, 536, 0, 2, STK_SYN_TS, 1},
+		{{8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 8, 10, 0, 0, 0, 3, 0, 0, 0, 0}, 20, 536, 0, 3, STK_SYN_TS, 1},
+	};
+	for (unsigned i = 0; i < sizeof(syn) / sizeof(syn[0]); i++) {
+		struct tl_seg s = {.sport = (uint16_t)(9000 + i), .dport = 80, .flags = S, .seq = 77, .win = 1000,
+				   .opts = syn[i].opts, .optlen = syn[i].len};
+		CHECK_EQ(tl_send(&l, &s), 1);
+		struct stk_tcp_flow *f = tl_flow(&l, (uint16_t)(9000 + i), 80);
+		CHECK(f != NULL);
+		if (!f)
+			continue;
+		CHECK_EQ(f->peer_mss, syn[i].mss);
+		CHECK_EQ(f->snd_ws, syn[i].ws);
+		CHECK_EQ(f->syn_bits, syn[i].bits);
+		if (syn[i].bits & STK_SYN_TS)
+			CHECK_EQ(f->ts_recent, syn[i].ts);
+		CHECK_EQ(l.ctx.cnt.tcp_bad_options, syn[i].bad);
+	}
+	tl_free(&l);
+}
+
 static void test_syn_cookies(void)
 {
 	struct tl l;
@@ -762,6 +827,7 @@ int main(void)
 	test_retransmission();
 	test_zero_window();
 	test_send_backpressure();
+	test_option_memo();
 	test_syn_cookies();
 	test_memcap();
 	test_stale_host();
