@@ -41,10 +41,8 @@ static int seed_secrets(struct stk_tcp *t, uint64_t seed)
 	} else if (getrandom(k, sizeof(k), 0) != (ssize_t)sizeof(k)) {
 		return -errno;
 	}
-	t->key[0] = k[0];
-	t->key[1] = k[1];
-	t->cookie_key[0] = k[2];
-	t->cookie_key[1] = k[3];
+	stk_prf_init(&t->flow_prf, k, !t->cfg.prf_siphash);
+	stk_prf_init(&t->cookie_prf, k + 2, !t->cfg.prf_siphash);
 	t->rng = k[4] | 1;
 	return 0;
 }

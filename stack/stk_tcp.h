@@ -54,6 +54,8 @@ struct stk_tcp_cfg {
 	uint16_t mtu;                  /* link MTU (segment size = mtu - 40 - options) */
 	uint32_t listeners;            /* initial listen-table size (grows) */
 	uint64_t secret_seed;          /* 0: random (getrandom); tests pass a fixed one */
+	bool prf_siphash;              /* keyed hashes by SipHash even where AES-NI
+					* would serve (stk_prf.h; tests, comparisons) */
 };
 
 /* Defaults sized for the engine: 262144 flows (~64 MiB), cookies above a

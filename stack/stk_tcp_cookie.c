@@ -14,13 +14,12 @@
  *   bits 2-3   index of the peer's MSS in mss_table (rounded down)
  *   bits 4-7   peer window shift + 1 (0: no WS option)
  *   bit  8     SACK-permitted, bit 9 timestamps, bit 10 MSS present
- *   bits 11-31 MAC: SipHash-1-3(secret, tuple hash, peer ISN, time,
- *              bits 2-10). The tuple hash is the flow table's keyed hash
- *              of the 4-tuple (a PRF output under another key, computed
- *              for every segment anyway): the MAC covers the tuple through
- *              it in one two-word SipHash. 1-3 rather than 2-4: still a
- *              keyed PRF, and a forger's odds are set by the 21 bits, not
- *              by the rounds.
+ *   bits 11-31 MAC: a keyed PRF (stk_prf.h: AES-128 or SipHash-1-3,
+ *              own key) of (tuple hash, peer ISN, time, bits 2-10). The
+ *              tuple hash is the flow table's keyed hash of the 4-tuple
+ *              (a PRF output under another key, computed for every
+ *              segment anyway): the MAC covers the tuple through it in one
+ *              block. A forger's odds are set by the 21 bits.
  * 21 bits of MAC: one forged ACK in two million opens a connection.
  */
 #include "stack/stk_tcp_int.h"
@@ -34,7 +33,7 @@ static uint32_t cookie_mac(const struct stk_ctx *ctx, uint64_t tuple_hash, uint3
 {
 	/* period mod 2^21 (4 000 years of 64 s periods); info < 2^11 */
 	uint64_t w1 = (uint64_t)peer_isn << 32 | (period & 0x1fffff) << 11 | info;
-	return (uint32_t)(stk_siphash13_2(ctx->tcp->cookie_key, tuple_hash, w1) >> 43);
+	return (uint32_t)(stk_prf(&ctx->tcp->cookie_prf, tuple_hash, w1) >> 43);
 }
 
 uint32_t stk_cookie_make(struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn, uint8_t syn_bits,

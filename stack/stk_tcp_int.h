@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "stack/stk.h"
+#include "stack/stk_prf.h"
 #include "stack/stk_proto.h"
 #include "stack/stk_tcp.h"
 #include "stack/stk_timer.h"
@@ -174,8 +175,8 @@ struct stk_synack_tmpl {
 
 struct stk_tcp {
 	struct stk_tcp_cfg cfg;
-	uint64_t key[2];         /* SipHash key: flow hash, ISNs, offsets */
-	uint64_t cookie_key[2];
+	struct stk_prf flow_prf;   /* flow hash, ISNs, timestamp offsets (stk_prf.h) */
+	struct stk_prf cookie_prf; /* SYN-cookie MACs */
 	uint64_t rng;
 	/* flows */
 	struct stk_tcp_flow *flows;
@@ -340,42 +341,6 @@ static inline uint32_t stk_l4_pseudo(uint32_t src_raw, uint32_t dst_raw, uint8_t
 	return (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + proto + (len & 0xffff);
 }
 
-#define STK_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define STK_SIPROUND                                                           \
-	do {                                                                   \
-		v0 += v1; v1 = STK_ROTL(v1, 13); v1 ^= v0; v0 = STK_ROTL(v0, 32); \
-		v2 += v3; v3 = STK_ROTL(v3, 16); v3 ^= v2;                     \
-		v0 += v3; v3 = STK_ROTL(v3, 21); v3 ^= v0;                     \
-		v2 += v1; v1 = STK_ROTL(v1, 17); v1 ^= v2; v2 = STK_ROTL(v2, 32); \
-	} while (0)
-
-/* SipHash-1-3 of two words: one compression round per word and three
- * finalization rounds instead of two and four. Still a keyed PRF (the
- * variant Linux's hsiphash and Rust's HashMap use for attacker-chosen
- * keys): the flow hash, the ISNs, timestamp offsets and cookie MACs need
- * unpredictability to someone without the key, and it costs 5 rounds
- * instead of 8 on every segment. Inline: it runs once or twice per SYN. */
-static inline uint64_t stk_siphash13_2(const uint64_t key[2], uint64_t w0, uint64_t w1)
-{
-	uint64_t v0 = 0x736f6d6570736575ull ^ key[0], v1 = 0x646f72616e646f6dull ^ key[1];
-	uint64_t v2 = 0x6c7967656e657261ull ^ key[0], v3 = 0x7465646279746573ull ^ key[1];
-	v3 ^= w0;
-	STK_SIPROUND;
-	v0 ^= w0;
-	v3 ^= w1;
-	STK_SIPROUND;
-	v0 ^= w1;
-	uint64_t b = (uint64_t)16 << 56;
-	v3 ^= b;
-	STK_SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	STK_SIPROUND;
-	STK_SIPROUND;
-	STK_SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
 /* SipHash-2-4 over n 64-bit words. */
 uint64_t stk_siphash(const uint64_t key[2], const uint64_t *w, unsigned n);
 /* SipHash-1-3 (per-packet uses: flow hash, ISNs, cookie MACs). */
@@ -397,7 +362,7 @@ static inline void stk_l4_event(struct stk_ctx *ctx, unsigned kind, const struct
 static inline uint64_t stk_flow_hash(const struct stk_tcp *t, uint32_t lip, uint32_t rip, uint16_t lport,
 				     uint16_t rport, uint64_t domain)
 {
-	return stk_siphash13_2(t->key, (uint64_t)lip << 32 | rip, (uint64_t)lport << 16 | rport | domain << 32);
+	return stk_prf(&t->flow_prf, (uint64_t)lip << 32 | rip, (uint64_t)lport << 16 | rport | domain << 32);
 }
 int stk_flow_table_init(struct stk_tcp *t, uint32_t max_flows, uint32_t now_ms);
 void stk_flow_table_destroy(struct stk_tcp *t);
