@@ -89,6 +89,9 @@ struct stk_frag;
 	X(tcp_synack_sent, "SYN-ACKs sent (retransmissions and cookies included)") \
 	X(tcp_synack_tmpl_built, "SYN-ACK templates built (a persona's layout for a new kind of SYN)") \
 	X(tcp_syncookies_sent, "SYN-ACKs carrying a SYN cookie (half-open limit reached)") \
+	X(tcp_syncache_evicted, "half-open connections dropped from a full SYN cache (oldest first)") \
+	X(tcp_syncache_timeouts, "half-open connections given up after the persona's SYN-ACK retries") \
+	X(tcp_syncache_no_queue, "half-open connections with no SYN-cache queue for their delay (a full flow at the SYN, given up at a retransmission)") \
 	X(tcp_syncookies_ok, "connections established from a valid SYN cookie") \
 	X(tcp_accepted, "connections established and handed to a service")    \
 	X(tcp_active_opens, "active opens started (steering legs to backends)") \

@@ -71,10 +71,17 @@ int stk_tcp_init(struct stk_ctx *ctx, const struct stk_tcp_cfg *cfg)
 	rc = stk_sndq_init(t, c.sndbuf_bytes);
 	if (rc)
 		goto err_flows;
+	/* As many half-open connections as the cookie threshold lets through
+	 * (64 bytes each), never more than the flows they may become. */
+	rc = stk_sc_init(t, c.syn_cookie_threshold < c.max_flows ? c.syn_cookie_threshold : c.max_flows);
+	if (rc)
+		goto err_sndq;
 	t->challenge.milli_tokens = UINT32_MAX;
 	ctx->tcp = t;
 	return 0;
 
+err_sndq:
+	stk_sndq_destroy(t);
 err_flows:
 	stk_flow_table_destroy(t);
 err_free:
@@ -92,6 +99,7 @@ void stk_tcp_destroy(struct stk_ctx *ctx)
 		stk_flow_free(ctx, &t->flows[t->lru_head], STK_CLOSE_SHUTDOWN);
 	stk_listen_destroy(t);
 	stk_sndq_destroy(t);
+	stk_sc_destroy(t);
 	stk_flow_table_destroy(t);
 	free(t);
 	ctx->tcp = NULL;
@@ -112,7 +120,9 @@ void stk_tcp_usage(const struct stk_ctx *ctx, struct stk_tcp_usage *u)
 		return;
 	u->flows = t->n_flows;
 	u->max_flows = t->cfg.max_flows;
-	u->half_open = t->half_open;
+	u->half_open = t->half_open + t->sc_count;
+	u->syn_cache = t->sc_count;
+	u->syn_cache_cap = t->sc_cap;
 	u->time_wait = t->time_wait;
 	u->sndbuf_chunks_used = t->chunks_used;
 	u->sndbuf_chunks = t->n_chunks;
@@ -301,7 +311,7 @@ void stk_tcp_flush_pending(struct stk_ctx *ctx)
 bool stk_timers_pending(const struct stk_ctx *ctx)
 {
 	const struct stk_tcp *t = ctx->tcp;
-	return stk_frag_pending(ctx) || (t && (t->wheel.armed || t->pend_head != STK_NONE));
+	return stk_frag_pending(ctx) || (t && (t->wheel.armed || t->pend_head != STK_NONE || t->sc_count));
 }
 
 unsigned stk_timers_advance(struct stk_ctx *ctx, uint64_t now_ns, struct stk_pkt **tx,
@@ -318,7 +328,7 @@ unsigned stk_timers_advance(struct stk_ctx *ctx, uint64_t now_ns, struct stk_pkt
 	t->n_tx = n_tx;
 	stk_tcp_flush_pending(ctx);
 	uint32_t now = stk_now_ms(ctx);
-	unsigned more = 0;
+	unsigned more = stk_sc_expire(ctx, now);
 	for (;;) {
 		/* A timer may send two frames (a retransmission and its ACK
 		 * state): stop while there is room for them. */

@@ -218,6 +218,7 @@ void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 /* Occupancy, for stats and tests. */
 struct stk_tcp_usage {
 	uint32_t flows, max_flows, half_open, time_wait;
+	uint32_t syn_cache, syn_cache_cap; /* half-open connections held as SYN-cache entries */
 	uint32_t sndbuf_chunks_used, sndbuf_chunks;
 	uint32_t listeners, timers_armed;
 };

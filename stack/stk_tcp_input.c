@@ -204,15 +204,15 @@ static bool call_ok(const struct stk_tcp_flow *f)
 
 /* ---- opening -------------------------------------------------------------- */
 
-static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct pkt_ctx *pc,
-			       const struct stk_listener *l, uint8_t syn_bits, uint16_t peer_mss,
-			       uint8_t peer_ws, uint32_t irs, uint32_t iss, uint32_t peer_wnd,
-			       uint32_t tsval, const struct stk_synack_tmpl *m)
+static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, struct stk_host *h,
+			       const uint8_t *rmac, const struct stk_listener *l, uint8_t syn_bits,
+			       uint16_t peer_mss, uint8_t peer_ws, uint32_t irs, uint32_t iss,
+			       uint32_t peer_wnd, uint32_t tsval, const struct stk_synack_tmpl *m)
 {
 	struct stk_tcp *t = ctx->tcp;
-	const struct stk_tcp_policy *p = stk_host_pol(pc->h);
-	f->host_idx = (uint32_t)(pc->h - ctx->hosts->hosts);
-	memcpy(f->rmac, pc->f + STK_ETH_O_SRC, 6);
+	const struct stk_tcp_policy *p = stk_host_pol(h);
+	f->host_idx = (uint32_t)(h - ctx->hosts->hosts);
+	memcpy(f->rmac, rmac, 6);
 	f->svc = l->svc;
 	f->svc_arg = l->arg;
 	f->syn_bits = syn_bits;
@@ -230,7 +230,7 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, cons
 		f->flags |= STK_F_TS;
 		f->ts_recent = tsval;
 	}
-	f->ts_offset = stk_tcp_ts_offset(ctx, pc->h, f->lip, f->rip, f->lport, f->rport);
+	f->ts_offset = stk_tcp_ts_offset(ctx, h, f->lip, f->rip, f->lport, f->rport);
 	uint32_t mss = t->cfg.mtu - 40u;
 	if (peer_mss < mss)
 		mss = peer_mss;
@@ -281,9 +281,16 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	uint16_t peer_mss = (s->syn_bits & STK_SYN_MSS) && s->mss ? s->mss : STK_TCP_DEFAULT_MSS;
 	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, has_ts(s) ? s->tsval : 0, NULL};
 	struct stk_tcp_flow *f = NULL;
-	if (t->half_open < t->cfg.syn_cookie_threshold)
-		f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
-	if (!f) {
+	struct stk_syn_ent *e = NULL;
+	if (t->half_open + t->sc_count < t->cfg.syn_cookie_threshold) {
+		/* A SYN-cache entry; a full flow only when the cache has no
+		 * queue for this persona's retransmission delay. */
+		e = stk_sc_add(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport,
+			       stk_host_pol(pc->h)->rto_init_ms);
+		if (!e)
+			f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
+	}
+	if (!f && !e) {
 		/* Too many half-open connections (or no room): answer with a
 		 * cookie and keep nothing. */
 		uint32_t cookie = stk_cookie_make(ctx, pc->hv, s->seq, syn_bits, peer_mss, s->ws);
@@ -304,10 +311,34 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	uint32_t iss = stk_tcp_isn(ctx, pc->h, pc->hv);
 	if (x && x->seq_probe)
 		iss = stk_isn_probe(ctx, pc->h, pc->rip, x->seq_probe, iss);
+	if (e) {
+		e->host_idx = (uint32_t)(pc->h - ctx->hosts->hosts);
+		memcpy(e->rmac, pc->f + STK_ETH_O_SRC, 6);
+		e->irs = s->seq;
+		e->iss = iss;
+		e->tsval = s->tsval;
+		e->syn_bits = syn_bits;
+		e->peer_mss = peer_mss;
+		e->peer_ws = s->ws;
+		e->peer_wnd = s->wnd;
+		uint64_t hz = stk_host_pol(pc->h)->ts.hz;
+		si.ts_val = hz ? stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport) +
+					 stk_clock_ticks(ctx->now_ns, hz)
+			       : 0;
+		if (x) {
+			struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, iss, si.ts_val, has_ts(s) ? s->tsval : 0, s->urp};
+			stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
+		} else {
+			stk_tcp_send_synack(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport, iss,
+					    s->seq + 1, &si);
+		}
+		return;
+	}
 	/* One template look-up for the flow and its SYN-ACK (after
 	 * stk_flow_new_h: an eviction runs service callbacks). */
 	si.tmpl = stk_synack_tmpl_get(ctx, stk_host_pol(pc->h), syn_bits);
-	flow_init_from_syn(ctx, f, pc, l, syn_bits, peer_mss, s->ws, s->seq, iss, s->wnd, s->tsval, si.tmpl);
+	flow_init_from_syn(ctx, f, pc->h, pc->f + STK_ETH_O_SRC, l, syn_bits, peer_mss, s->ws, s->seq, iss, s->wnd,
+			   s->tsval, si.tmpl);
 	si.ts_val = stk_tcp_tsval(ctx, f);
 	if (x) {
 		struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, iss, si.ts_val, has_ts(s) ? s->tsval : 0, s->urp};
@@ -341,7 +372,8 @@ static bool cookie_ack(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	ctx->cnt.tcp_syncookies_ok++;
 	/* Rebuild the half-open connection the cookie stands for, then let
 	 * the state machine complete it with this very ACK. */
-	flow_init_from_syn(ctx, f, pc, l, bits, mss, ws, s->seq - 1, s->ack - 1, s->wnd, s->tsval, NULL);
+	flow_init_from_syn(ctx, f, pc->h, pc->f + STK_ETH_O_SRC, l, bits, mss, ws, s->seq - 1, s->ack - 1, s->wnd,
+			   s->tsval, NULL);
 	if ((f->flags & STK_F_TS) && !has_ts(s))
 		f->flags &= (uint16_t)~STK_F_TS;
 	flow_input(ctx, pc, f, s);
@@ -439,6 +471,32 @@ static void noflow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, const st
 		return;
 	}
 	noflow_answer(ctx, pc, STK_NOFLOW_OPEN_NULL, s);
+}
+
+/* Anything more for a SYN-cache entry's 4-tuple: the half-open connection
+ * becomes a flow in SYN-RECEIVED, as if it had been one all along (same
+ * ISS, timestamps, pending retransmission), and the segment goes through
+ * the state machine. NULL (entry dropped) when its decky or listener is
+ * gone, or no flow can be had: the segment is then one without a
+ * connection. */
+static struct stk_tcp_flow *syn_ent_flow(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_syn_ent *e)
+{
+	struct stk_tcp *t = ctx->tcp;
+	struct stk_syn_ent c = *e;
+	stk_sc_free(t, e);
+	const struct stk_listener *l = stk_listen_find(t, c.lip, STK_IPPROTO_TCP, c.lport);
+	if (c.host_idx != (uint32_t)(pc->h - ctx->hosts->hosts) || !l)
+		return NULL;
+	struct stk_tcp_flow *f = stk_flow_new_h(ctx, pc->hv, c.lip, c.rip, c.lport, c.rport);
+	if (!f)
+		return NULL;
+	flow_init_from_syn(ctx, f, pc->h, c.rmac, l, c.syn_bits, c.peer_mss, c.peer_ws, c.irs, c.iss, c.peer_wnd,
+			   c.tsval, NULL);
+	f->rxt_shift = c.rxt_shift;
+	f->rto_at = c.rto_at;
+	f->flags |= STK_F_RTO;
+	stk_flow_timer_update(t, f);
+	return f;
 }
 
 /* ---- the state machine -------------------------------------------------- */
@@ -972,6 +1030,11 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 		 * someone new now. */
 		stk_flow_free(ctx, fl, STK_CLOSE_HOST_GONE);
 		fl = NULL;
+	}
+	if (!fl && t->sc_count) {
+		struct stk_syn_ent *e = stk_sc_lookup(t, pc.hv, lip, rip, pc.lport, pc.rport);
+		if (e)
+			fl = syn_ent_flow(ctx, &pc, e);
 	}
 	if (fl)
 		flow_input(ctx, &pc, fl, &s);

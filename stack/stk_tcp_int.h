@@ -173,6 +173,28 @@ struct stk_synack_tmpl {
 };
 #define STK_SYNACK_TMPL_SLOTS 64
 
+/* A half-open connection in the SYN cache (stk_syncache.c): what the SYN
+ * said and what we answered, in 64 bytes instead of a 240-byte flow. It
+ * becomes a flow when anything more arrives for its 4-tuple. */
+struct stk_syn_ent {
+	uint32_t lip, rip;
+	uint16_t lport, rport;
+	uint32_t hnext;          /* hash chain (index into the cache), STK_NONE */
+	uint32_t hash;           /* low half of the tuple hash */
+	uint32_t host_idx;
+	uint32_t irs, iss;
+	uint32_t tsval;          /* the SYN's TSval */
+	uint32_t rto_at;         /* next SYN-ACK retransmission (ms tick) */
+	uint32_t q_prev, q_next; /* its retransmission queue */
+	uint16_t peer_mss, peer_wnd;
+	uint8_t rmac[6];
+	uint8_t syn_bits, peer_ws;
+	uint8_t q;               /* which queue; STK_SC_FREE: an empty slot */
+	uint8_t rxt_shift;       /* SYN-ACKs retransmitted */
+};
+#define STK_SC_FREE 0xff
+#define STK_SC_QUEUES 8
+
 struct stk_tcp {
 	struct stk_tcp_cfg cfg;
 	struct stk_prf flow_prf;   /* flow hash, ISNs, timestamp offsets (stk_prf.h) */
@@ -187,6 +209,18 @@ struct stk_tcp {
 	uint32_t lru_head, lru_tail;
 	uint32_t pend_head, pend_tail;
 	struct stk_wheel wheel;
+	/* the SYN cache: a ring (the slot at sc_next is the oldest entry,
+	 * reused when the ring is full), hash chains, and one FIFO per
+	 * retransmission delay: every entry of a FIFO waits the same time,
+	 * so appending keeps it sorted and the head is the next due (no
+	 * timer per half-open connection) */
+	struct stk_syn_ent *sc;
+	uint32_t *sc_buckets;
+	uint32_t sc_mask, sc_cap, sc_next, sc_count;
+	struct {
+		uint32_t delay_ms;   /* 0: unused */
+		uint32_t head, tail;
+	} sc_q[STK_SC_QUEUES];
 	/* send-buffer chunks */
 	uint8_t *chunk_mem;
 	uint32_t *chunk_next;
@@ -557,6 +591,30 @@ struct stk_syn_sent_seg {
 void stk_tcp_syn_sent_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct stk_syn_sent_seg *s);
 /* RTO in SYN-SENT: ARP again or SYN again, or give up. false: flow freed. */
 bool stk_tcp_syn_sent_timeout(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+
+/* ---- the SYN cache (stk_syncache.c) ------------------------------------ */
+int stk_sc_init(struct stk_tcp *t, uint32_t cap);
+void stk_sc_destroy(struct stk_tcp *t);
+static inline struct stk_syn_ent *stk_sc_lookup(struct stk_tcp *t, uint64_t hv, uint32_t lip, uint32_t rip,
+						uint16_t lport, uint16_t rport)
+{
+	for (uint32_t i = t->sc_buckets[hv & t->sc_mask]; i != STK_NONE; i = t->sc[i].hnext) {
+		struct stk_syn_ent *e = &t->sc[i];
+		if (e->rip == rip && e->lip == lip && e->rport == rport && e->lport == lport)
+			return e;
+	}
+	return NULL;
+}
+/* A new entry for the tuple (the oldest one makes room when the cache is
+ * full), queued for its first retransmission delay_ms from now; NULL when
+ * no queue is free for that delay (the caller keeps a full flow). The
+ * caller fills in the connection fields. */
+struct stk_syn_ent *stk_sc_add(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, uint32_t rip, uint16_t lport,
+			       uint16_t rport, uint32_t delay_ms);
+void stk_sc_free(struct stk_tcp *t, struct stk_syn_ent *e);
+/* Retransmit due SYN-ACKs, drop entries out of retries. Returns 1 when it
+ * stopped for want of transmit room. */
+unsigned stk_sc_expire(struct stk_ctx *ctx, uint32_t now_ms);
 
 /* ---- cookies (stk_tcp_cookie.c) -------------------------------------- */
 /* tuple_hash: stk_flow_tuple_hash() of the connection (the MAC covers the

@@ -395,10 +395,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * can happen any more: stop early (most of an execution's time was
 	 * spent stepping an empty wheel through the rest of the ten minutes). */
 	struct stk_tcp *t = z.ctx.tcp;
-	for (int i = 0; i < 600 && (t->n_flows || t->wheel.armed || t->chunks_used || t->pend_head != STK_NONE);
+	for (int i = 0; i < 600 && (t->n_flows || t->sc_count || t->wheel.armed || t->chunks_used || t->pend_head != STK_NONE);
 	     i++)
 		advance(&z, 1000);
-	if (t->n_flows || t->half_open || t->time_wait || t->chunks_used || t->wheel.armed ||
+	if (t->n_flows || t->half_open || t->sc_count || t->time_wait || t->chunks_used || t->wheel.armed ||
 	    t->pend_head != STK_NONE)
 		abort();
 	stk_tcp_destroy(&z.ctx);

@@ -334,6 +334,28 @@ struct stk_tcp_flow *tl_flow(struct tl *l, uint16_t sport, uint16_t dport)
 	return stk_flow_lookup(l->ctx.tcp, l->h->ip_raw, ip_raw(TL_PEER_IP), dport, sport);
 }
 
+const struct stk_syn_ent *tl_syn_ent(struct tl *l, uint16_t sport, uint16_t dport)
+{
+	struct stk_tcp *t = l->ctx.tcp;
+	uint32_t lip = l->h->ip_raw, rip = ip_raw(TL_PEER_IP);
+	return stk_sc_lookup(t, stk_flow_tuple_hash(t, lip, rip, dport, sport), lip, rip, dport, sport);
+}
+
+uint8_t tl_state(struct tl *l, uint16_t sport, uint16_t dport)
+{
+	struct stk_tcp_flow *f = tl_flow(l, sport, dport);
+	if (f)
+		return f->state;
+	return tl_syn_ent(l, sport, dport) ? STK_TCP_SYN_RCVD : STK_TCP_FREE;
+}
+
+uint32_t tl_half_open(struct tl *l)
+{
+	struct stk_tcp_usage u;
+	stk_tcp_usage(&l->ctx, &u);
+	return u.half_open;
+}
+
 bool tl_connect(struct tl *l, uint16_t sport, uint16_t dport, uint32_t peer_isn, uint32_t *iss)
 {
 	static const uint8_t syn_opts[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x03, 0xe8, 0, 0, 0, 0,

@@ -102,8 +102,16 @@ bool tl_parse(struct tl *l, unsigned i, struct tl_out *o);
 /* nmap's option string for a SYN-ACK: "M5B4ST11NW7". */
 void tl_nmap_opts(const struct tl_out *o, char *buf, unsigned len);
 
-/* The flow for peer port sport (NULL when none). */
+/* The flow for peer port sport (NULL when none: also while the connection
+ * is half-open in the SYN cache). */
 struct stk_tcp_flow *tl_flow(struct tl *l, uint16_t sport, uint16_t dport);
+/* The SYN-cache entry for peer port sport (NULL when none). */
+const struct stk_syn_ent *tl_syn_ent(struct tl *l, uint16_t sport, uint16_t dport);
+/* The connection's state: its flow's, SYN-RECEIVED for a SYN-cache entry,
+ * STK_TCP_FREE when there is none. */
+uint8_t tl_state(struct tl *l, uint16_t sport, uint16_t dport);
+/* Half-open connections, flows and SYN-cache entries together. */
+uint32_t tl_half_open(struct tl *l);
 
 /* Open a connection from sport to dport: SYN, check SYN-ACK, ACK. Returns
  * the decky's ISS via *iss; peer ISN is peer_isn. opts: the SYN's options

@@ -150,8 +150,7 @@ static void run_scenario(const struct scenario *sc, unsigned k)
 			ok = (!st->tx_flags || o.flags == st->tx_flags) &&
 			     (st->tx_ack == NOCHK || o.ack == PEER_ISN + 1 + (uint32_t)st->tx_ack);
 		}
-		struct stk_tcp_flow *f = tl_flow(&l, sport, 80);
-		uint8_t state = f ? f->state : GONE;
+		uint8_t state = tl_state(&l, sport, 80);
 		ok = ok && (st->state == ANY || state == st->state);
 		if (!ok)
 			fprintf(stderr, "  '%s' step %u: %u answers (flags %#x ack %+d), state %u; want %d (%#x, %+d), state %u\n",
@@ -222,7 +221,9 @@ static void test_syn_rcvd(void)
 	struct tl_seg syn = {.sport = 2000, .flags = S, .seq = 77, .win = 1000};
 	CHECK_EQ(tl_send(&l, &syn), 1);
 	tl_parse(&l, 0, &o);
-	CHECK_EQ(l.ctx.tcp->half_open, 1);
+	CHECK_EQ(tl_half_open(&l), 1);
+	CHECK(tl_syn_ent(&l, 2000, 80) != NULL); /* half-open in the SYN cache, no flow */
+	CHECK(tl_flow(&l, 2000, 80) == NULL);
 	/* The same SYN again: the same SYN-ACK. */
 	CHECK_EQ(tl_send(&l, &syn), 1);
 	tl_parse(&l, 0, &o2);
@@ -244,7 +245,7 @@ static void test_syn_rcvd(void)
 	CHECK_EQ(retrans, 5);
 	CHECK(t > 63000); /* 1+2+4+8+16+32 s */
 	CHECK(tl_flow(&l, 2000, 80) == NULL);
-	CHECK_EQ(l.ctx.tcp->half_open, 0);
+	CHECK_EQ(tl_half_open(&l), 0);
 	CHECK_EQ(l.rec.accepts, 0);
 	tl_free(&l);
 }
@@ -531,6 +532,123 @@ static void test_send_backpressure(void)
 	tl_free(&l);
 }
 
+static uint32_t synack_tsecr(const struct tl_out *o);
+
+/* The SYN cache (stk_syncache.c): a SYN leaves an entry, not a flow; the
+ * entry retransmits the SYN-ACK on the persona's schedule by itself, turns
+ * into a flow with what the SYN said when the handshake's ACK comes (also
+ * after a retransmission), and a full cache drops its oldest entry, never
+ * an established connection. */
+static void test_syn_cache(void)
+{
+	struct tl l;
+	struct tl_out o, o2;
+	struct stk_tcp_cfg c;
+	stk_tcp_cfg_default(&c);
+	c.max_flows = 16;
+	c.syn_cookie_threshold = UINT32_MAX; /* no cookies: the cache holds max_flows */
+	tl_init(&l, NULL, &c);
+	static const uint8_t opts[] = {2, 4, 0x05, 0x78, 4, 2, 8, 10, 0, 0, 0x30, 0x39, 0, 0, 0, 0, 1, 3, 3, 6};
+	struct tl_seg syn = {.sport = 3000, .flags = S, .seq = 900, .win = 29200, .opts = opts, .optlen = sizeof(opts)};
+	CHECK_EQ(tl_send(&l, &syn), 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.flags, S | A);
+	CHECK_EQ(o.ack, 901);
+	CHECK(tl_syn_ent(&l, 3000, 80) != NULL);
+	CHECK_EQ(l.ctx.tcp->n_flows, 0);
+	CHECK_EQ(l.ctx.tcp->wheel.armed, 0); /* no timer of its own */
+	/* Retransmitted at 1, 3, 7, 15, 31 s (linux: 5 retries, RTO 1 s
+	 * doubling), the same ISS, options and the SYN's TSval echoed; gone
+	 * at 63 s. */
+	static const unsigned due[5] = {1000, 3000, 7000, 15000, 31000};
+	unsigned k = 0;
+	for (uint64_t t = 10; t <= 70000; t += 10) {
+		unsigned n = tl_at(&l, t);
+		if (!n)
+			continue;
+		CHECK_EQ(n, 1);
+		tl_parse(&l, 0, &o2);
+		CHECK(k < 5 && t >= due[k] && t < due[k] + 20);
+		CHECK_EQ(o2.seq, o.seq);
+		CHECK_EQ(o2.flags, S | A);
+		CHECK_EQ(o2.optlen, o.optlen);
+		CHECK_EQ(synack_tsecr(&o2), 12345);
+		k++;
+	}
+	CHECK_EQ(k, 5);
+	CHECK(tl_syn_ent(&l, 3000, 80) == NULL);
+	CHECK_EQ(l.ctx.cnt.tcp_syncache_timeouts, 1);
+	CHECK_EQ(tl_half_open(&l), 0);
+	tl_free(&l);
+
+	/* A SYN-ACK lost once: the ACK after the retransmission opens it. */
+	tl_init(&l, NULL, &c);
+	syn.sport = 3001;
+	tl_send(&l, &syn);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(tl_at(&l, 1005), 1);
+	uint8_t ack_ts[12] = {1, 1, 8, 10, 0, 0, 0x30, 0x3a, 0, 0, 0, 0};
+	struct tl_seg ack = {.sport = 3001, .flags = A, .seq = 901, .ack = o.seq + 1, .win = 229,
+			     .opts = ack_ts, .optlen = sizeof(ack_ts)};
+	tl_send(&l, &ack);
+	struct stk_tcp_flow *f = tl_flow(&l, 3001, 80);
+	CHECK(f && f->state == STK_TCP_ESTABLISHED);
+	CHECK(f && f->peer_mss == 1400 && f->snd_ws == 6 && (f->flags & STK_F_SACK) && (f->flags & STK_F_TS));
+	CHECK(f && f->snd_wnd == 229u << 6);
+	CHECK_EQ(l.rec.accepts, 1);
+	CHECK(tl_syn_ent(&l, 3001, 80) == NULL);
+	/* A flood of SYNs from other ports fills the cache (16) and then
+	 * replaces its oldest entries; the established connection stays. */
+	for (unsigned i = 0; i < 40; i++) {
+		struct tl_seg s = {.sport = (uint16_t)(20000 + i), .flags = S, .seq = i, .win = 100};
+		CHECK_EQ(tl_send(&l, &s), 1);
+	}
+	CHECK(tl_flow(&l, 3001, 80) != NULL);
+	CHECK_EQ(l.ctx.tcp->n_flows, 1);
+	CHECK_EQ(l.ctx.cnt.tcp_flows_evicted, 0);
+	CHECK_EQ(l.ctx.cnt.tcp_syncache_evicted, 40 - 16);
+	CHECK(tl_syn_ent(&l, 20000, 80) == NULL);
+	CHECK(tl_syn_ent(&l, 20023, 80) == NULL);
+	CHECK(tl_syn_ent(&l, 20024, 80) != NULL);
+	CHECK(tl_syn_ent(&l, 20039, 80) != NULL);
+	CHECK_EQ(tl_half_open(&l), 16);
+	/* An ACK for an evicted entry finds no connection: the persona's
+	 * answer to a stray ACK (RST), no flow. */
+	struct tl_seg late = {.sport = 20000, .flags = A, .seq = 1, .ack = 12345, .win = 100};
+	CHECK_EQ(tl_send(&l, &late), 1);
+	tl_parse(&l, 0, &o2);
+	CHECK_EQ(o2.flags & R, R);
+	CHECK(tl_flow(&l, 20000, 80) == NULL);
+	/* A RST for a cached one removes it, silently. */
+	struct tl_seg rst = {.sport = 20030, .flags = R, .seq = 31, .win = 0};
+	CHECK_EQ(tl_send(&l, &rst), 0);
+	CHECK(tl_syn_ent(&l, 20030, 80) == NULL && tl_flow(&l, 20030, 80) == NULL);
+	/* A listener removed while half-open: the ACK finds a closed port. */
+	tl_send(&l, &(struct tl_seg){.sport = 3100, .flags = S, .seq = 5, .win = 100});
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(stk_unlisten(&l.ctx, l.h->ip_raw, STK_IPPROTO_TCP, 80), 0);
+	CHECK_EQ(tl_send(&l, &(struct tl_seg){.sport = 3100, .flags = A, .seq = 6, .ack = o.seq + 1, .win = 100}), 1);
+	tl_parse(&l, 0, &o2);
+	CHECK_EQ(o2.flags & R, R);
+	CHECK(tl_flow(&l, 3100, 80) == NULL && tl_syn_ent(&l, 3100, 80) == NULL);
+	tl_free(&l);
+}
+
+/* The TSecr of an answer's timestamp option (0 when it has none). */
+static uint32_t synack_tsecr(const struct tl_out *o)
+{
+	for (unsigned i = 0; i + 1 < o->optlen;) {
+		if (o->opts[i] <= 1) {
+			i++;
+			continue;
+		}
+		if (o->opts[i] == 8 && i + 10 <= o->optlen)
+			return stk_be32(o->opts + i + 6);
+		i += o->opts[i + 1] ? o->opts[i + 1] : 1;
+	}
+	return 0;
+}
+
 /* The option memo (stk_tcp_input.c options_input): a layout equal to the
  * last one but for the timestamp values reuses its parse; anything else
  * is walked. Each SYN's own values must reach its flow. */
@@ -582,15 +700,21 @@ static void test_option_memo(void)
 		struct tl_seg s = {.sport = (uint16_t)(9000 + i), .dport = 80, .flags = S, .seq = 77, .win = 1000,
 				   .opts = syn[i].opts, .optlen = syn[i].len};
 		CHECK_EQ(tl_send(&l, &s), 1);
+		struct tl_out o;
+		tl_parse(&l, 0, &o);
+		/* the handshake's ACK makes the flow from what the SYN said */
+		struct tl_seg ack = {.sport = s.sport, .dport = 80, .flags = A, .seq = 78, .ack = o.seq + 1, .win = 1000};
+		tl_send(&l, &ack);
 		struct stk_tcp_flow *f = tl_flow(&l, (uint16_t)(9000 + i), 80);
 		CHECK(f != NULL);
 		if (!f)
 			continue;
+		CHECK_EQ(f->state, STK_TCP_ESTABLISHED);
 		CHECK_EQ(f->peer_mss, syn[i].mss);
 		CHECK_EQ(f->snd_ws, syn[i].ws);
 		CHECK_EQ(f->syn_bits, syn[i].bits);
-		if (syn[i].bits & STK_SYN_TS)
-			CHECK_EQ(f->ts_recent, syn[i].ts);
+		if (syn[i].bits & STK_SYN_TS) /* echoed in the SYN-ACK: TSecr */
+			CHECK_EQ(synack_tsecr(&o), syn[i].ts);
 		CHECK_EQ(l.ctx.cnt.tcp_bad_options, syn[i].bad);
 	}
 	tl_free(&l);
@@ -662,7 +786,7 @@ static void test_syn_cookies(void)
 		answered += tl_send(&l, &s);
 	}
 	CHECK_EQ(answered, 1000);
-	CHECK_EQ(l.ctx.tcp->half_open, 8);
+	CHECK_EQ(tl_half_open(&l), 8);
 	CHECK_EQ(l.ctx.cnt.tcp_syncookies_sent, 992);
 	/* A real client still gets through. */
 	uint32_t iss;
@@ -828,6 +952,7 @@ int main(void)
 	test_zero_window();
 	test_send_backpressure();
 	test_option_memo();
+	test_syn_cache();
 	test_syn_cookies();
 	test_memcap();
 	test_stale_host();

@@ -341,8 +341,9 @@ static void test_isn_and_ts(void)
 	tl_nmap_opts(&o1, got, sizeof(got));
 	CHECK(strcmp(got, "M5B4NNT10") == 0);
 	/* ... but it is not negotiated: later segments carry none. */
+	tl_send(&l, &(struct tl_seg){.sport = 5, .flags = STK_TH_ACK, .seq = 2, .ack = o1.seq + 1, .win = 100});
 	struct stk_tcp_flow *f = tl_flow(&l, 5, 80);
-	CHECK(f && !(f->flags & STK_F_TS));
+	CHECK(f && f->state == STK_TCP_ESTABLISHED && !(f->flags & STK_F_TS));
 	tl_free(&l);
 }
 

@@ -1,0 +1,213 @@
+/* The SYN cache: half-open connections without a flow.
+ *
+ * A SYN to an open port used to take a 240-byte flow, a hash-chain link,
+ * an LRU link and a timer-wheel entry, and under a flood every one of
+ * them was evicted again unused (FreeBSD's syncache makes the same
+ * observation). Here a SYN takes a 64-byte entry in a ring, which is
+ * allocated in arrival order, so the slot the ring reaches next is always
+ * the oldest entry: eviction when full is O(1) and never touches an
+ * established connection. An entry becomes a flow (stk_tcp_input.c) when
+ * anything more arrives for its 4-tuple — the ACK that completes the
+ * handshake, a retransmitted SYN, a RST — and the state machine then
+ * handles that segment in SYN-RECEIVED exactly as before.
+ *
+ * Timers without a timer per entry: an entry waits for its retransmission
+ * in the FIFO of its delay (the persona's initial RTO, doubled per
+ * retransmission). Every entry of one FIFO waits the same time and is
+ * appended when it starts waiting, so each FIFO is sorted and only its
+ * head is ever due. A delay with no free FIFO (more than STK_SC_QUEUES
+ * distinct delays in use) makes the caller fall back to a full flow.
+ */
+#include "stack/stk_tcp_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int stk_sc_init(struct stk_tcp *t, uint32_t cap)
+{
+	uint32_t nb = 16;
+	if (cap < 16)
+		cap = 16;
+	while (nb < cap)
+		nb <<= 1;
+	t->sc = calloc(cap, sizeof(*t->sc));
+	t->sc_buckets = malloc((size_t)nb * sizeof(*t->sc_buckets));
+	if (!t->sc || !t->sc_buckets) {
+		free(t->sc);
+		free(t->sc_buckets);
+		t->sc = NULL;
+		t->sc_buckets = NULL;
+		return -ENOMEM;
+	}
+	memset(t->sc_buckets, 0xff, (size_t)nb * sizeof(*t->sc_buckets));
+	for (uint32_t i = 0; i < cap; i++)
+		t->sc[i].q = STK_SC_FREE;
+	t->sc_mask = nb - 1;
+	t->sc_cap = cap;
+	t->sc_next = 0;
+	t->sc_count = 0;
+	for (unsigned q = 0; q < STK_SC_QUEUES; q++)
+		t->sc_q[q].head = t->sc_q[q].tail = STK_NONE;
+	return 0;
+}
+
+void stk_sc_destroy(struct stk_tcp *t)
+{
+	free(t->sc);
+	free(t->sc_buckets);
+	t->sc = NULL;
+	t->sc_buckets = NULL;
+	t->sc_count = 0;
+}
+
+static uint32_t idx(const struct stk_tcp *t, const struct stk_syn_ent *e)
+{
+	return (uint32_t)(e - t->sc);
+}
+
+/* The FIFO for this delay: the one already serving it, else a free one
+ * (a FIFO is free when empty), else STK_SC_FREE. */
+static uint8_t queue_for(struct stk_tcp *t, uint32_t delay_ms)
+{
+	unsigned empty = STK_SC_FREE;
+	for (unsigned q = 0; q < STK_SC_QUEUES; q++) {
+		if (t->sc_q[q].delay_ms == delay_ms && t->sc_q[q].head != STK_NONE)
+			return (uint8_t)q;
+		if (t->sc_q[q].head == STK_NONE && empty == STK_SC_FREE)
+			empty = q;
+	}
+	if (empty != STK_SC_FREE)
+		t->sc_q[empty].delay_ms = delay_ms;
+	return (uint8_t)empty;
+}
+
+static void q_append(struct stk_tcp *t, struct stk_syn_ent *e, uint8_t q)
+{
+	uint32_t i = idx(t, e);
+	e->q = q;
+	e->q_next = STK_NONE;
+	e->q_prev = t->sc_q[q].tail;
+	if (e->q_prev != STK_NONE)
+		t->sc[e->q_prev].q_next = i;
+	else
+		t->sc_q[q].head = i;
+	t->sc_q[q].tail = i;
+}
+
+static void q_unlink(struct stk_tcp *t, struct stk_syn_ent *e)
+{
+	uint8_t q = e->q;
+	if (e->q_prev != STK_NONE)
+		t->sc[e->q_prev].q_next = e->q_next;
+	else
+		t->sc_q[q].head = e->q_next;
+	if (e->q_next != STK_NONE)
+		t->sc[e->q_next].q_prev = e->q_prev;
+	else
+		t->sc_q[q].tail = e->q_prev;
+}
+
+/* Out of its chain, the slot free (the caller has taken it off its queue). */
+static void release(struct stk_tcp *t, struct stk_syn_ent *e)
+{
+	uint32_t i = idx(t, e);
+	uint32_t *pp = &t->sc_buckets[e->hash & t->sc_mask];
+	while (*pp != i)
+		pp = &t->sc[*pp].hnext;
+	*pp = e->hnext;
+	e->q = STK_SC_FREE;
+	t->sc_count--;
+}
+
+void stk_sc_free(struct stk_tcp *t, struct stk_syn_ent *e)
+{
+	q_unlink(t, e);
+	release(t, e);
+}
+
+struct stk_syn_ent *stk_sc_add(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, uint32_t rip, uint16_t lport,
+			       uint16_t rport, uint32_t delay_ms)
+{
+	struct stk_tcp *t = ctx->tcp;
+	struct stk_syn_ent *e = &t->sc[t->sc_next];
+	if (e->q != STK_SC_FREE) {
+		/* Full: the oldest half-open connection makes room. */
+		ctx->cnt.tcp_syncache_evicted++;
+		stk_sc_free(t, e);
+	}
+	uint8_t q = queue_for(t, delay_ms);
+	if (q == STK_SC_FREE) {
+		ctx->cnt.tcp_syncache_no_queue++;
+		return NULL;
+	}
+	t->sc_next = t->sc_next + 1 < t->sc_cap ? t->sc_next + 1 : 0;
+	e->lip = lip;
+	e->rip = rip;
+	e->lport = lport;
+	e->rport = rport;
+	e->hash = (uint32_t)hv;
+	e->rxt_shift = 0;
+	e->rto_at = stk_now_ms(ctx) + delay_ms;
+	uint32_t *b = &t->sc_buckets[hv & t->sc_mask];
+	e->hnext = *b;
+	*b = idx(t, e);
+	q_append(t, e, q);
+	t->sc_count++;
+	return e;
+}
+
+/* A due entry: its SYN-ACK again (as a flow in SYN-RECEIVED would send
+ * it) and the next, doubled delay; or the end of its retries. */
+static void fire(struct stk_ctx *ctx, struct stk_syn_ent *e)
+{
+	struct stk_tcp *t = ctx->tcp;
+	struct stk_host *h = &ctx->hosts->hosts[e->host_idx];
+	if (!h->in_use || h->ip_raw != e->lip) { /* the decky is gone */
+		stk_sc_free(t, e);
+		return;
+	}
+	const struct stk_tcp_policy *p = stk_host_pol(h);
+	if (++e->rxt_shift > p->synack_retries) {
+		ctx->cnt.tcp_syncache_timeouts++;
+		stk_sc_free(t, e);
+		return;
+	}
+	uint64_t hz = p->ts.hz;
+	uint32_t tsval = hz ? stk_tcp_ts_offset(ctx, h, e->lip, e->rip, e->lport, e->rport) +
+				      stk_clock_ticks(ctx->now_ns, hz)
+			    : 0;
+	struct stk_synack_info si = {e->syn_bits, e->peer_mss, e->peer_ws, tsval,
+				     (e->syn_bits & STK_SYN_TS) ? e->tsval : 0, NULL};
+	stk_tcp_send_synack(ctx, h, e->rmac, e->rip, e->lport, e->rport, e->iss, e->irs + 1, &si);
+	uint64_t d = (uint64_t)p->rto_init_ms << (e->rxt_shift < 16 ? e->rxt_shift : 16);
+	if (d > p->rto_max_ms)
+		d = p->rto_max_ms;
+	q_unlink(t, e);
+	uint8_t q = queue_for(t, (uint32_t)d);
+	if (q == STK_SC_FREE) { /* no queue for that delay: given up early, counted */
+		ctx->cnt.tcp_syncache_no_queue++;
+		release(t, e);
+		return;
+	}
+	e->rto_at = stk_now_ms(ctx) + (uint32_t)d;
+	q_append(t, e, q);
+}
+
+unsigned stk_sc_expire(struct stk_ctx *ctx, uint32_t now_ms)
+{
+	struct stk_tcp *t = ctx->tcp;
+	if (!t->sc_count)
+		return 0;
+	for (unsigned q = 0; q < STK_SC_QUEUES; q++) {
+		while (t->sc_q[q].head != STK_NONE) {
+			struct stk_syn_ent *e = &t->sc[t->sc_q[q].head];
+			if (stk_tick_before(now_ms, e->rto_at))
+				break;
+			if (stk_l4_tx_room(t) < 1)
+				return 1;
+			fire(ctx, e);
+		}
+	}
+	return 0;
+}
