@@ -168,6 +168,7 @@ struct stk_ctx {
 	struct stk_frag *frag;    /* IPv4 reassembly (stk_frag.h); NULL: fragments dropped */
 	uint64_t now_ns;          /* CLOCK_MONOTONIC, set by the caller before each
 				   * burst and by stk_timers_advance */
+	unsigned burst_i;         /* the frame of the burst being handled (stk_input_burst) */
 	struct stk_counters cnt;
 };
 

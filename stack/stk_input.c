@@ -351,8 +351,11 @@ static void ipv4_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8
 unsigned stk_input_burst(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigned n,
 			 struct stk_pkt **tx, unsigned tx_cap, unsigned *n_tx)
 {
+	if (ctx->tcp && n > 1)
+		stk_tcp_burst_prepare(ctx, rx, n);
 	for (unsigned i = 0; i < n; i++) {
 		const struct stk_pkt *p = rx[i];
+		ctx->burst_i = i;
 		const uint8_t *f = p->data;
 		struct stk_cursor c = {f, f + p->len};
 		ctx->cnt.rx_frames++;
@@ -383,5 +386,7 @@ unsigned stk_input_burst(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigne
 			break;
 		}
 	}
+	if (ctx->tcp && n > 1)
+		stk_tcp_burst_end(ctx);
 	return n;
 }

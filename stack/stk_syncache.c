@@ -70,15 +70,22 @@ static uint32_t idx(const struct stk_tcp *t, const struct stk_syn_ent *e)
  * (a FIFO is free when empty), else STK_SC_FREE. */
 static uint8_t queue_for(struct stk_tcp *t, uint32_t delay_ms)
 {
+	unsigned last = t->sc_last_q; /* a flood repeats one delay */
+	if (t->sc_q[last].delay_ms == delay_ms && t->sc_q[last].head != STK_NONE)
+		return (uint8_t)last;
 	unsigned empty = STK_SC_FREE;
 	for (unsigned q = 0; q < STK_SC_QUEUES; q++) {
-		if (t->sc_q[q].delay_ms == delay_ms && t->sc_q[q].head != STK_NONE)
+		if (t->sc_q[q].delay_ms == delay_ms && t->sc_q[q].head != STK_NONE) {
+			t->sc_last_q = (uint8_t)q;
 			return (uint8_t)q;
+		}
 		if (t->sc_q[q].head == STK_NONE && empty == STK_SC_FREE)
 			empty = q;
 	}
-	if (empty != STK_SC_FREE)
+	if (empty != STK_SC_FREE) {
 		t->sc_q[empty].delay_ms = delay_ms;
+		t->sc_last_q = (uint8_t)empty;
+	}
 	return (uint8_t)empty;
 }
 
@@ -130,7 +137,8 @@ struct stk_syn_ent *stk_sc_add(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, u
 			       uint16_t rport, uint32_t delay_ms)
 {
 	struct stk_tcp *t = ctx->tcp;
-	struct stk_syn_ent *e = &t->sc[t->sc_next];
+	uint32_t i = t->sc_next;
+	struct stk_syn_ent *e = &t->sc[i];
 	if (e->q != STK_SC_FREE) {
 		/* Full: the oldest half-open connection makes room. */
 		ctx->cnt.tcp_syncache_evicted++;
@@ -141,7 +149,7 @@ struct stk_syn_ent *stk_sc_add(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, u
 		ctx->cnt.tcp_syncache_no_queue++;
 		return NULL;
 	}
-	t->sc_next = t->sc_next + 1 < t->sc_cap ? t->sc_next + 1 : 0;
+	t->sc_next = i + 1 < t->sc_cap ? i + 1 : 0;
 	e->lip = lip;
 	e->rip = rip;
 	e->lport = lport;
@@ -151,8 +159,16 @@ struct stk_syn_ent *stk_sc_add(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, u
 	e->rto_at = stk_now_ms(ctx) + delay_ms;
 	uint32_t *b = &t->sc_buckets[hv & t->sc_mask];
 	e->hnext = *b;
-	*b = idx(t, e);
-	q_append(t, e, q);
+	*b = i;
+	/* q_append, with the index at hand */
+	e->q = q;
+	e->q_next = STK_NONE;
+	e->q_prev = t->sc_q[q].tail;
+	if (e->q_prev != STK_NONE)
+		t->sc[e->q_prev].q_next = i;
+	else
+		t->sc_q[q].head = i;
+	t->sc_q[q].tail = i;
 	t->sc_count++;
 	return e;
 }
@@ -175,7 +191,7 @@ static void fire(struct stk_ctx *ctx, struct stk_syn_ent *e)
 	}
 	uint64_t hz = p->ts.hz;
 	uint32_t tsval = hz ? stk_tcp_ts_offset(ctx, h, e->lip, e->rip, e->lport, e->rport) +
-				      stk_clock_ticks(ctx->now_ns, hz)
+				      stk_tcp_clock(ctx, hz)
 			    : 0;
 	struct stk_synack_info si = {e->syn_bits, e->peer_mss, e->peer_ws, tsval,
 				     (e->syn_bits & STK_SYN_TS) ? e->tsval : 0, NULL};

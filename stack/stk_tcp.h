@@ -215,6 +215,14 @@ void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 		   const uint8_t *ip, unsigned hlen, unsigned tot_len, struct stk_pkt **tx,
 		   unsigned tx_cap, unsigned *n_tx);
 
+/* Before a burst's frames are handled one by one: the tuple hash of every
+ * TCP frame, and its hash buckets prefetched, so the table look-ups of a
+ * burst wait for memory together rather than one after another (called by
+ * stk_input_burst; the hashes are checked against each frame's tuple when
+ * used). */
+void stk_tcp_burst_prepare(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigned n);
+void stk_tcp_burst_end(struct stk_ctx *ctx);
+
 /* Occupancy, for stats and tests. */
 struct stk_tcp_usage {
 	uint32_t flows, max_flows, half_open, time_wait;

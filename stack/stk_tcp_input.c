@@ -103,35 +103,33 @@ static bool parse_options(struct stk_ctx *ctx, const uint8_t *o, unsigned len, s
 	return keep;
 }
 
-/* The option words of o (len a multiple of 4, at most 40), the bytes at
- * ts_off .. ts_off + 7 zeroed. */
-static inline void opt_words(const uint8_t *o, unsigned len, unsigned ts_off, uint64_t w[5])
+/* Word k of the options (len a multiple of 4, at most 40): eight bytes,
+ * or the last four zero-extended. */
+static inline uint64_t opt_word(const uint8_t *o, unsigned len, unsigned k)
 {
-	unsigned n = len / 8;
-	for (unsigned k = 0; k < n; k++)
-		memcpy(&w[k], o + 8 * k, 8);
-	if (len & 4) {
-		uint32_t t;
-		memcpy(&t, o + 8 * n, 4);
-		w[n] = t;
+	if (8 * k + 8 <= len) {
+		uint64_t w;
+		memcpy(&w, o + 8 * k, 8);
+		return w;
 	}
-	if (ts_off != 0xff) {
-		uint8_t *b = (uint8_t *)w;
-		memset(b + ts_off, 0, 8);
-	}
+	uint32_t t;
+	memcpy(&t, o + 8 * k, 4);
+	return t;
 }
 
 /* The options of a segment: the memo's answer when the layout is the last
- * one parsed (same bytes but the timestamp values), else a walk. */
+ * one parsed (same bytes but the timestamp values: word by word under a
+ * mask), else a walk. */
 static void options_input(struct stk_ctx *ctx, const uint8_t *o, unsigned len, struct seg *s)
 {
 	struct stk_opt_memo *m = &ctx->tcp->opt_memo;
 	if (!len)
 		return;
 	if (len == m->len) {
-		uint64_t w[5];
-		opt_words(o, len, m->ts_off, w);
-		if (!memcmp(w, m->w, ((len + 7) / 8) * 8)) {
+		unsigned k = 0, nw = (len + 7) / 8;
+		while (k < nw && (opt_word(o, len, k) & m->mask[k]) == m->w[k])
+			k++;
+		if (k == nw) {
 			s->syn_bits = m->syn_bits;
 			s->mss = m->mss;
 			s->ws = m->ws;
@@ -152,8 +150,11 @@ static void options_input(struct stk_ctx *ctx, const uint8_t *o, unsigned len, s
 	m->syn_bits = s->syn_bits;
 	m->mss = s->mss;
 	m->ws = s->ws;
-	memset(m->w, 0, sizeof(m->w));
-	opt_words(o, len, ts_off, m->w);
+	memset(m->mask, 0xff, sizeof(m->mask));
+	if (ts_off != 0xff)
+		memset((uint8_t *)m->mask + ts_off, 0, 8);
+	for (unsigned k = 0; k < (len + 7) / 8; k++)
+		m->w[k] = opt_word(o, len, k) & m->mask[k];
 }
 
 /* What the handler needs of the packet besides the segment. */
@@ -268,7 +269,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		ctx->cnt.drop_tcp_ecn_syn++;
 		return;
 	}
-	const struct stk_tcp_policy *pol = stk_host_tcp_policy(pc->h);
+	const struct stk_tcp_policy *pol = stk_host_pol(pc->h);
 	const struct stk_syn_exact *x = NULL;
 	if (pol->exact) {
 		x = stk_syn_exact_find(pol, s->opts, s->optlen, (s->syn_bits & STK_SYN_MSS) ? s->mss : 0,
@@ -296,7 +297,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		uint32_t cookie = stk_cookie_make(ctx, pc->hv, s->seq, syn_bits, peer_mss, s->ws);
 		uint32_t off = stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 		uint64_t hz = stk_host_pol(pc->h)->ts.hz;
-		si.ts_val = hz ? off + stk_clock_ticks(ctx->now_ns, hz) : 0;
+		si.ts_val = hz ? off + stk_tcp_clock(ctx, hz) : 0;
 		if (x) {
 			struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, cookie, si.ts_val, has_ts(s) ? s->tsval : 0, s->urp};
 			stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
@@ -323,7 +324,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		e->peer_wnd = s->wnd;
 		uint64_t hz = stk_host_pol(pc->h)->ts.hz;
 		si.ts_val = hz ? stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport) +
-					 stk_clock_ticks(ctx->now_ns, hz)
+					 stk_tcp_clock(ctx, hz)
 			       : 0;
 		if (x) {
 			struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, iss, si.ts_val, has_ts(s) ? s->tsval : 0, s->urp};
@@ -386,7 +387,7 @@ static bool cookie_ack(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 static void noflow_exact(struct stk_ctx *ctx, const struct pkt_ctx *pc, enum stk_noflow_case c,
 			 const struct seg *s)
 {
-	const struct stk_tcp_policy *p = stk_host_tcp_policy(pc->h);
+	const struct stk_tcp_policy *p = stk_host_pol(pc->h);
 	const struct stk_answer *a = &p->noflow_exact[c];
 	if (!a->respond) {
 		ctx->cnt.drop_tcp_noflow++;
@@ -401,7 +402,7 @@ static void noflow_exact(struct stk_ctx *ctx, const struct pkt_ctx *pc, enum stk
 		in.isn = stk_tcp_isn(ctx, pc->h, pc->hv);
 	if (p->ts.hz)
 		in.tsval = stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport) +
-			   stk_clock_ticks(ctx->now_ns, p->ts.hz);
+			   stk_tcp_clock(ctx, p->ts.hz);
 	stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &in, a, STK_IPID_TCP_CLOSED);
 }
 
@@ -970,6 +971,76 @@ static void flow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk
 	stk_tcp_output(ctx, f);
 }
 
+/* ---- bursts ---------------------------------------------------------------- */
+
+/* Frames whose tuple is hashed ahead: IPv4 without options, TCP, not a
+ * fragment (a reassembled datagram is hashed when it is handled). */
+void stk_tcp_burst_prepare(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigned n)
+{
+	struct stk_tcp *t = ctx->tcp;
+	if (n > STK_TCP_HINTS)
+		n = STK_TCP_HINTS;
+	for (unsigned i = 0; i < n; i++) {
+		struct stk_tcp_hint *k = &t->hints[i];
+		const uint8_t *f = rx[i]->data, *ip = f + STK_ETH_HLEN;
+		k->ok = false;
+		if (rx[i]->len < STK_ETH_HLEN + STK_IP4_MIN_HLEN + 4 || (rx[i]->flags & STK_PKT_VLAN) ||
+		    stk_be16(f + STK_ETH_O_TYPE) != STK_ETHERTYPE_IPV4 || ip[STK_IP4_O_VIHL] != 0x45 ||
+		    ip[STK_IP4_O_PROTO] != STK_IPPROTO_TCP ||
+		    (stk_be16(ip + STK_IP4_O_FRAG) & (STK_IP4_MF | STK_IP4_OFFMASK)))
+			continue;
+		const uint8_t *tcp = ip + STK_IP4_MIN_HLEN;
+		k->lip = stk_load_raw32(ip + STK_IP4_O_DST);
+		k->rip = stk_load_raw32(ip + STK_IP4_O_SRC);
+		k->lport = stk_be16(tcp + STK_TCP_O_DPORT);
+		k->rport = stk_be16(tcp + STK_TCP_O_SPORT);
+		k->hv = stk_flow_tuple_hash(t, k->lip, k->rip, k->lport, k->rport);
+		k->ok = true;
+		__builtin_prefetch(&t->buckets[k->hv & t->bucket_mask]);
+		if (t->sc_count)
+			__builtin_prefetch(&t->sc_buckets[k->hv & t->sc_mask]);
+	}
+	t->hint_n = n;
+}
+
+void stk_tcp_burst_end(struct stk_ctx *ctx)
+{
+	ctx->tcp->hint_n = 0;
+}
+
+/* Frames this far ahead get their second look-up level prefetched: the
+ * record their bucket points at, and the bucket of the SYN-cache entry a
+ * new SYN would evict. */
+#define HINT_AHEAD 4
+
+static uint64_t tuple_hash(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport, uint16_t rport)
+{
+	struct stk_tcp *t = ctx->tcp;
+	unsigned i = ctx->burst_i;
+	if (i >= t->hint_n)
+		return stk_flow_tuple_hash(t, lip, rip, lport, rport);
+	const struct stk_tcp_hint *k = &t->hints[i];
+	if (!k->ok || k->lip != lip || k->rip != rip || k->lport != lport || k->rport != rport)
+		return stk_flow_tuple_hash(t, lip, rip, lport, rport);
+	unsigned j = i + HINT_AHEAD;
+	if (j < t->hint_n && t->hints[j].ok) {
+		uint64_t hj = t->hints[j].hv;
+		uint32_t fi = t->buckets[hj & t->bucket_mask];
+		if (fi != STK_NONE)
+			__builtin_prefetch(&t->flows[fi]);
+		if (t->sc_count) {
+			uint32_t si = t->sc_buckets[hj & t->sc_mask];
+			if (si != STK_NONE)
+				__builtin_prefetch(&t->sc[si]);
+			uint32_t v = t->sc_next + HINT_AHEAD;
+			const struct stk_syn_ent *e = &t->sc[v < t->sc_cap ? v : v % t->sc_cap];
+			if (e->q != STK_SC_FREE)
+				__builtin_prefetch(&t->sc_buckets[e->hash & t->sc_mask]);
+		}
+	}
+	return k->hv;
+}
+
 void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *f,
 		   const uint8_t *ip, unsigned hlen, unsigned tot_len, struct stk_pkt **tx,
 		   unsigned tx_cap, unsigned *n_tx)
@@ -1023,7 +1094,7 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 	t->tx = tx;
 	t->tx_cap = tx_cap;
 	t->n_tx = n_tx;
-	pc.hv = stk_flow_tuple_hash(t, lip, rip, pc.lport, pc.rport);
+	pc.hv = tuple_hash(ctx, lip, rip, pc.lport, pc.rport);
 	struct stk_tcp_flow *fl = stk_flow_lookup_h(t, pc.hv, lip, rip, pc.lport, pc.rport);
 	if (fl && fl->host_idx != (uint32_t)(h - ctx->hosts->hosts)) {
 		/* Left over from a decky that was removed; this address is

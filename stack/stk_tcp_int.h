@@ -192,6 +192,7 @@ struct stk_syn_ent {
 	uint8_t q;               /* which queue; STK_SC_FREE: an empty slot */
 	uint8_t rxt_shift;       /* SYN-ACKs retransmitted */
 };
+#define STK_TCP_HINTS 256 /* frames of a burst hashed ahead */
 #define STK_SC_FREE 0xff
 #define STK_SC_QUEUES 8
 
@@ -217,6 +218,7 @@ struct stk_tcp {
 	struct stk_syn_ent *sc;
 	uint32_t *sc_buckets;
 	uint32_t sc_mask, sc_cap, sc_next, sc_count;
+	uint8_t sc_last_q;       /* the queue queue_for() found last */
 	struct {
 		uint32_t delay_ms;   /* 0: unused */
 		uint32_t head, tail;
@@ -249,11 +251,25 @@ struct stk_tcp {
 	 * flood comes from one address: one hash per peer, not per SYN) */
 	uint32_t tso_lip, tso_rip, tso_val;
 	bool tso_valid;
+	/* per-frame hints of the burst being handled (stk_tcp_burst_prepare) */
+	struct stk_tcp_hint {
+		uint64_t hv;
+		uint32_t lip, rip;
+		uint16_t lport, rport;
+		bool ok;
+	} hints[STK_TCP_HINTS];
+	unsigned hint_n;
+	/* two clocks' values at clk_now (a burst shares one time: the ISN and
+	 * timestamp clocks are read once per burst, not per SYN) */
+	uint64_t clk_now, clk_hz[2];
+	uint32_t clk_val[2];
+	unsigned clk_rr;
 	/* the last option layout parsed and what it said (stk_tcp_input.c:
 	 * the SYNs of a scan or flood, and the segments of one connection,
 	 * repeat one layout; only the timestamps differ) */
 	struct stk_opt_memo {
 		uint64_t w[5];        /* the option bytes, timestamp values zeroed */
+		uint64_t mask[5];     /* zero over the timestamp values */
 		uint8_t len;          /* 0: empty */
 		uint8_t ts_off;       /* offset of TSval, 0xff: none */
 		uint8_t syn_bits, ws;
@@ -269,6 +285,41 @@ struct stk_tcp {
 static inline const struct stk_tcp_policy *stk_host_pol(const struct stk_host *h)
 {
 	return h->policy.tcp ? h->policy.tcp : stk_tcp_policy_family(FP_FAMILY_LINUX);
+}
+
+/* stk_ipid_next() with the commonest rules inline (a family table's zero
+ * or plain counter), once per answer. */
+static inline uint16_t stk_ipid_next_fast(struct stk_host *h, enum stk_ipid_class cls, uint64_t now_ns)
+{
+	const struct stk_tcp_policy *p = h->policy.tcp;
+	if (p && !p->exact) {
+		if (p->ipid[cls].kind == STK_IPID_ZERO)
+			return 0;
+		if (p->ipid[cls].kind == STK_IPID_INCR)
+			return h->gen.ip_id[p->ipid[cls].counter % STK_IPID_COUNTERS]++;
+	}
+	return stk_ipid_next(h, cls, now_ns);
+}
+
+/* stk_clock_ticks(ctx->now_ns, hz), remembered for the current time. */
+static inline uint32_t stk_tcp_clock(const struct stk_ctx *ctx, uint64_t hz)
+{
+	struct stk_tcp *t = ctx->tcp;
+	if (!hz)
+		return 0;
+	if (t->clk_now != ctx->now_ns) {
+		t->clk_now = ctx->now_ns;
+		t->clk_hz[0] = t->clk_hz[1] = 0;
+	} else if (t->clk_hz[0] == hz) {
+		return t->clk_val[0];
+	} else if (t->clk_hz[1] == hz) {
+		return t->clk_val[1];
+	}
+	uint32_t v = stk_clock_ticks(ctx->now_ns, hz);
+	unsigned i = t->clk_rr++ & 1;
+	t->clk_hz[i] = hz;
+	t->clk_val[i] = v;
+	return v;
 }
 
 static inline uint32_t stk_now_ms(const struct stk_ctx *ctx)

@@ -28,7 +28,7 @@ uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_has
 {
 	struct stk_tcp *t = ctx->tcp;
 	const struct stk_isn_rule *r = &stk_host_pol(h)->isn;
-	uint32_t clock = stk_clock_ticks(ctx->now_ns, r->rate_hz);
+	uint32_t clock = stk_tcp_clock(ctx, r->rate_hz);
 	switch (r->kind) {
 	case STK_ISN_HASH_CLOCK:
 		/* The high half of the keyed tuple hash (the flow table uses
@@ -69,7 +69,7 @@ uint32_t stk_tcp_ts_offset_slow(struct stk_ctx *ctx, const struct stk_host *h, u
 static uint32_t tsval_at(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t offset)
 {
 	uint64_t hz = stk_host_pol(h)->ts.hz;
-	return hz ? offset + stk_clock_ticks(ctx->now_ns, hz) : 0;
+	return hz ? offset + stk_tcp_clock(ctx, hz) : 0;
 }
 
 uint32_t stk_tcp_tsval(const struct stk_ctx *ctx, const struct stk_tcp_flow *f)

@@ -138,7 +138,7 @@ void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t 
 		return;
 	unsigned optlen = m->optlen, len = STK_TCP_HLEN + optlen;
 	uint8_t *tcp = stk_l4_ip_header(out, h, dst_mac, dst_ip, STK_IPPROTO_TCP, len,
-					stk_ipid_next(h, STK_IPID_TCP, ctx->now_ns), p->df_synack, 0);
+					stk_ipid_next_fast(h, STK_IPID_TCP, ctx->now_ns), p->df_synack, 0);
 	uint8_t flags = STK_TH_SYN | STK_TH_ACK;
 	uint32_t sum = m->csum + stk_l4_pseudo(h->ip_raw, dst_ip, STK_IPPROTO_TCP, len) + lport + rport +
 		       sum32(iss) + sum32(ack);
