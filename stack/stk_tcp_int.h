@@ -241,6 +241,18 @@ struct stk_tcp {
 	struct stk_neigh neigh[STK_NEIGH_MAX];
 	/* SYN-ACK templates (stk_tcp_synack.c) */
 	struct stk_synack_tmpl synack_tmpl[STK_SYNACK_TMPL_SLOTS];
+	/* the last SYN-ACK frame image (stk_tcp_synack.c): everything but
+	 * the peer's MAC and address, ports, IP ID, sequence numbers,
+	 * timestamps and checksums, for one host and template */
+	struct stk_synack_frame {
+		const struct stk_host *h;
+		const struct stk_synack_tmpl *m;
+		uint32_t epoch;
+		uint32_t ip_sum;     /* IP header words but ID and destination */
+		uint32_t tcp_sum;    /* template and pseudo-header words but the destination */
+		uint16_t len;        /* frame length */
+		uint8_t frame[STK_ETH_HLEN + STK_IP4_MIN_HLEN + STK_TCP_HLEN + 40];
+	} synack_frame;
 	/* the last template handed out and what it was for (a flood repeats
 	 * one policy and one kind of SYN); cleared whenever a slot is rebuilt */
 	const struct stk_synack_tmpl *tmpl_last;

@@ -94,6 +94,7 @@ const struct stk_synack_tmpl *stk_synack_tmpl_lookup(struct stk_ctx *ctx, const 
 	if (!(m->policy == p && m->key == key && m->epoch == epoch)) {
 		ctx->cnt.tcp_synack_tmpl_built++;
 		t->tmpl_last_pol = NULL; /* the slot may be the one it points to */
+		t->synack_frame.m = NULL; /* and the frame image may be built on it */
 		tmpl_build(m, p, syn_bits);
 		m->policy = p;
 		m->key = key;
@@ -127,43 +128,82 @@ static inline uint32_t field_sum(uint32_t s, unsigned off)
 	return ((s & 0xff) << 8) | (s >> 8);
 }
 
+/* The frame image for host h and template m: Ethernet source, the IP
+ * header with the host's TTL and the persona's DF, the TCP header and
+ * options with the varying fields zero, and the sums of the words that
+ * stay (RFC 1071: a sum is order-free, so the varying words are added
+ * per send). */
+static void frame_build(struct stk_synack_frame *fc, const struct stk_host *h, const struct stk_synack_tmpl *m,
+			const struct stk_tcp_policy *p)
+{
+	static const uint8_t zero_mac[6];
+	struct stk_pkt img = {.data = fc->frame};
+	unsigned len = STK_TCP_HLEN + m->optlen;
+	memset(fc->frame, 0, sizeof(fc->frame));
+	uint8_t *tcp = stk_l4_ip_header_from(&img, h, h->ip_raw, zero_mac, 0, STK_IPPROTO_TCP, len, 0, p->df_synack, 0);
+	const uint8_t *ip = fc->frame + STK_ETH_HLEN;
+	/* the IP words but checksum, ID and destination (those two zero here) */
+	uint8_t hdr[STK_IP4_MIN_HLEN];
+	memcpy(hdr, ip, sizeof(hdr));
+	memset(hdr + STK_IP4_O_CSUM, 0, 2);
+	fc->ip_sum = stk_csum_add(0, hdr, sizeof(hdr));
+	tcp[STK_TCP_O_OFF] = (uint8_t)((len / 4) << 4);
+	tcp[STK_TCP_O_FLAGS] = STK_TH_SYN | STK_TH_ACK;
+	stk_put_be16(tcp + STK_TCP_O_WIN, m->window);
+	memcpy(tcp + STK_TCP_HLEN, m->opts, m->optlen);
+	if (m->mss_clamp) /* filled per send */
+		memset(tcp + STK_TCP_HLEN + m->mss_off + 2, 0, 2);
+	fc->tcp_sum = m->csum + stk_l4_pseudo(h->ip_raw, 0, STK_IPPROTO_TCP, len);
+	fc->len = (uint16_t)img.len;
+	fc->h = h;
+	fc->m = m;
+}
+
 void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac,
 			 uint32_t dst_ip, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t ack,
 			 const struct stk_synack_info *si)
 {
+	struct stk_tcp *t = ctx->tcp;
 	const struct stk_tcp_policy *p = stk_host_pol(h);
 	const struct stk_synack_tmpl *m = si->tmpl ? si->tmpl : stk_synack_tmpl_get(ctx, p, si->syn_bits);
 	struct stk_pkt *out = stk_l4_tx_take(ctx);
 	if (!out)
 		return;
-	unsigned optlen = m->optlen, len = STK_TCP_HLEN + optlen;
-	uint8_t *tcp = stk_l4_ip_header(out, h, dst_mac, dst_ip, STK_IPPROTO_TCP, len,
-					stk_ipid_next_fast(h, STK_IPID_TCP, ctx->now_ns), p->df_synack, 0);
-	uint8_t flags = STK_TH_SYN | STK_TH_ACK;
-	uint32_t sum = m->csum + stk_l4_pseudo(h->ip_raw, dst_ip, STK_IPPROTO_TCP, len) + lport + rport +
-		       sum32(iss) + sum32(ack);
-	if ((si->syn_bits & STK_SYN_ECN) && p->ecn_synack) {
-		flags |= STK_TH_ECE;
-		sum += STK_TH_ECE; /* the low byte of the offset/flags word */
+	struct stk_synack_frame *fc = &t->synack_frame;
+	if (fc->h != h || fc->m != m || fc->epoch != ctx->hosts->epoch) {
+		frame_build(fc, h, m, p);
+		fc->epoch = ctx->hosts->epoch;
 	}
+	uint8_t *o = out->data;
+	memcpy(o, fc->frame, sizeof(fc->frame)); /* fixed size: a few wide moves; the frame has room */
+	out->len = fc->len;
+	memcpy(o + STK_ETH_O_DST, dst_mac, 6);
+	uint8_t *ip = o + STK_ETH_HLEN, *tcp = ip + STK_IP4_MIN_HLEN, *opt = tcp + STK_TCP_HLEN;
+	uint16_t id = stk_ipid_next_fast(h, STK_IPID_TCP, ctx->now_ns);
+	stk_put_be16(ip + STK_IP4_O_ID, id);
+	memcpy(ip + STK_IP4_O_DST, &dst_ip, 4);
+	/* the destination's words, in wire order and swapped once (RFC 1071) */
+	uint32_t d = (dst_ip & 0xffff) + (dst_ip >> 16);
+	d = (d & 0xffff) + (d >> 16);
+	d = (uint16_t)(d << 8 | d >> 8);
+	stk_put_be16(ip + STK_IP4_O_CSUM, stk_csum_fold(fc->ip_sum + id + d));
+	uint32_t sum = fc->tcp_sum + d + lport + rport + sum32(iss) + sum32(ack);
 	stk_put_be16(tcp + STK_TCP_O_SPORT, lport);
 	stk_put_be16(tcp + STK_TCP_O_DPORT, rport);
 	stk_put_be32(tcp + STK_TCP_O_SEQ, iss);
 	stk_put_be32(tcp + STK_TCP_O_ACK, ack);
-	tcp[STK_TCP_O_OFF] = (uint8_t)((len / 4) << 4);
-	tcp[STK_TCP_O_FLAGS] = flags;
-	stk_put_be16(tcp + STK_TCP_O_WIN, m->window);
-	stk_put_be16(tcp + STK_TCP_O_URP, 0);
-	uint8_t *o = tcp + STK_TCP_HLEN;
-	memcpy(o, m->opts, sizeof(m->opts)); /* fixed size: one wide copy; the frame has room */
+	if ((si->syn_bits & STK_SYN_ECN) && p->ecn_synack) {
+		tcp[STK_TCP_O_FLAGS] |= STK_TH_ECE;
+		sum += STK_TH_ECE; /* the low byte of the offset/flags word */
+	}
 	if (m->mss_clamp) {
 		uint16_t mss = si->peer_mss < m->mss_value ? si->peer_mss : m->mss_value;
-		stk_put_be16(o + m->mss_off + 2, mss);
+		stk_put_be16(opt + m->mss_off + 2, mss);
 		sum += field_sum(mss, m->mss_off + 2u);
 	}
 	if (m->ts_off != 0xff) {
-		stk_put_be32(o + m->ts_off + 2, si->ts_val);
-		stk_put_be32(o + m->ts_off + 6, si->ts_ecr);
+		stk_put_be32(opt + m->ts_off + 2, si->ts_val);
+		stk_put_be32(opt + m->ts_off + 6, si->ts_ecr);
 		sum += field_sum(sum32(si->ts_val) + sum32(si->ts_ecr), m->ts_off + 2u);
 	}
 	stk_put_be16(tcp + STK_TCP_O_CSUM, stk_csum_fold(sum));
