@@ -24,6 +24,8 @@
 #include "stack/stk_tcp.h"
 #include "stack/stk_tcp_int.h"
 #include "stack/stk_wire.h"
+#include "stack/stk_frag.h"
+#include "stack/stk_timer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,7 +37,7 @@ static const uint8_t PEER_MAC[6] = {0x02, 0, 0, 0, 0, 2};
 
 struct fz {
 	struct stk_hosts hosts;
-	struct stk_pool pool;
+	struct stk_pool *pool;  /* tx buffers, kept across runs (fresh_pool) */
 	struct stk_ctx ctx;
 	uint32_t decky, peer;
 	uint8_t frame[2048];
@@ -183,6 +185,36 @@ static const struct stk_service fuzz_svc = {
 	.datagram = svc_datagram,
 };
 
+/* ---- the tx pool ------------------------------------------------------------
+ * Made once and handed to each run exactly as stk_pool_init leaves it
+ * (free stack in the same order): allocating it per run cost an mmap per
+ * run under ASan (128 KiB and redzones is beyond its size classes). Every
+ * buffer reads as 0xbe garbage when the stack takes it (ASan's fill of a
+ * fresh allocation), never as an earlier frame. */
+static struct stk_pool *fresh_pool(void)
+{
+	static struct stk_pool pool;
+	if (!pool.size) {
+		if (stk_pool_init(&pool, MAX_TX))
+			abort();
+		memset(pool.mem, 0xbe, (size_t)pool.size * STK_PKT_BUF_SIZE);
+	}
+	if (pool.n_free != pool.size) /* check_answers aborts first */
+		abort();
+	for (uint32_t i = 0; i < pool.size; i++) {
+		pool.pkts[i] = (struct stk_pkt){
+			.data = pool.mem + (size_t)i * STK_PKT_BUF_SIZE, .cap = STK_PKT_BUF_SIZE, .pool_idx = i};
+		pool.free_stack[i] = pool.size - 1 - i;
+	}
+	return &pool;
+}
+
+/* Back to garbage before the buffer returns to the pool. */
+static void scribble(struct stk_pool *pool, const struct stk_pkt *p)
+{
+	memset(pool->mem + (size_t)p->pool_idx * STK_PKT_BUF_SIZE, 0xbe, STK_PKT_BUF_SIZE);
+}
+
 /* ---- frames ---------------------------------------------------------------- */
 
 static void check_answers(struct fz *z)
@@ -209,10 +241,11 @@ static void check_answers(struct fz *z)
 			if (stk_be16(t + 2) == 40000 && (t[13] & STK_TH_SYN))
 				z->our_seq = stk_be32(t + 4) + 1;
 		}
-		stk_pool_put(&z->pool, z->tx[i]);
+		scribble(z->pool, z->tx[i]);
+		stk_pool_put(z->pool, z->tx[i]);
 	}
 	z->n_tx = 0;
-	if (z->pool.n_free != z->pool.size)
+	if (z->pool->n_free != z->pool->size)
 		abort();
 	if (z->ctx.tcp->n_flows > z->ctx.tcp->cfg.max_flows)
 		abort();
@@ -244,6 +277,17 @@ static void run_frame(struct fz *z, unsigned len)
 	check_answers(z);
 }
 
+/* Segment data: "aXcXeX..." (an X at every odd offset: what makes the
+ * service abort in mode 3). Made once; len is at most 1400. */
+static const uint8_t *payload(void)
+{
+	static uint8_t pat[1400];
+	if (!pat[0])
+		for (unsigned i = 0; i < sizeof(pat); i++)
+			pat[i] = (uint8_t)(i & 1 ? 'X' : 'a' + i % 26);
+	return pat;
+}
+
 static void segment(struct fz *z, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
 		    uint16_t win, unsigned optlen, unsigned len)
 {
@@ -267,21 +311,73 @@ static void segment(struct fz *z, uint16_t sport, uint16_t dport, uint8_t flags,
 		for (unsigned i = 0; i < optlen; i++)
 			t[20 + i] = take8(z);
 	}
-	for (unsigned i = 0; i < len; i++)
-		t[20 + optlen + i] = (uint8_t)(i & 1 ? 'X' : 'a' + i % 26);
+	memcpy(t + 20 + optlen, payload(), len);
 	uint32_t sum = stk_l4_pseudo(z->peer, z->decky, STK_IPPROTO_TCP, tlen);
 	stk_put_be16(t + 16, stk_csum_fold(stk_csum_add(sum, t, tlen)));
 	run_frame(z, flen);
 }
 
-static void advance(struct fz *z, uint64_t ms)
+static void advance_to(struct fz *z, uint64_t now)
 {
-	uint64_t now = z->ctx.now_ns + ms * 1000000ull;
 	unsigned more = 1;
 	for (int round = 0; more && round < 16; round++) {
 		more = stk_timers_advance(&z->ctx, now, z->tx, MAX_TX, &z->n_tx);
 		check_answers(z);
 	}
+}
+
+static void advance(struct fz *z, uint64_t ms)
+{
+	advance_to(z, z->ctx.now_ns + ms * 1000000ull);
+}
+
+/* During the final silence (one tick a second from start_ns, the next at
+ * second sec): the last second <= 600 up to which the ticks from sec on
+ * have nothing to do, i.e. the second in which the earliest armed timer
+ * falls due (or 600 when none is armed). sec itself when output is
+ * pending or a reassembly may expire: those take a tick every second. */
+static unsigned quiet_until(const struct fz *z, uint64_t start_ns, unsigned sec)
+{
+	const struct stk_tcp *t = z->ctx.tcp;
+	if (t->pend_head != STK_NONE || stk_frag_pending(&z->ctx))
+		return sec;
+	/* The earliest deadline: the wheel only holds flows; the SYN cache
+	 * keeps its entries in FIFOs, each with its next due at the head. */
+	uint32_t cur = stk_now_ms(&z->ctx);
+	uint32_t first = 0;
+	bool any = false;
+	unsigned wheel_seen = 0, sc_seen = 0;
+	for (uint32_t i = 0; i < t->cfg.max_flows; i++) {
+		const struct stk_tlink *l = &t->flows[i].tl;
+		if (l->prev == STK_TL_NONE)
+			continue;
+		if (!any || stk_tick_before(l->expires, first))
+			first = l->expires;
+		any = true;
+		wheel_seen++;
+	}
+	for (unsigned q = 0; q < STK_SC_QUEUES; q++) {
+		if (t->sc_q[q].head == STK_NONE)
+			continue;
+		uint32_t at = t->sc[t->sc_q[q].head].rto_at;
+		if (!any || stk_tick_before(at, first))
+			first = at;
+		any = true;
+		sc_seen++;
+	}
+	/* Something timed that is not where we looked: don't guess. */
+	if (wheel_seen != t->wheel.armed || (t->sc_count && !sc_seen))
+		return sec;
+	if (!any)
+		return 600;
+	if (!stk_tick_before(cur, first))
+		return sec; /* already due */
+	/* Tick of second s: start_ms + s * 1000 (start_ns is a whole ms). */
+	uint32_t start_ms = (uint32_t)(start_ns / 1000000u);
+	uint32_t due = (first - start_ms + 999u) / 1000u; /* first second with tick >= first */
+	if (due <= sec)
+		return sec;
+	return due < 600 ? due : 600;
 }
 
 static void step(struct fz *z)
@@ -365,7 +461,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	z.mode = data[1];
 	z.decky = htonl(0x0a4d000a);
 	z.peer = htonl(0x0a4d0002);
-	if (stk_hosts_init(&z.hosts, 4) || stk_pool_init(&z.pool, MAX_TX))
+	z.pool = fresh_pool();
+	if (stk_hosts_init(&z.hosts, 4))
 		abort();
 	struct stk_host_policy hp = {.ttl = 64, .tcp = stk_tcp_policy_family((enum fp_family)(data[0] % FP_FAMILY_COUNT))};
 	if (data[0] & 0x80) {
@@ -375,7 +472,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	stk_hosts_add(&z.hosts, z.decky, DECKY_MAC, &hp, NULL);
 	z.ctx.hosts = &z.hosts;
-	z.ctx.tx_pool = &z.pool;
+	z.ctx.tx_pool = z.pool;
 	z.ctx.now_ns = EPOCH_NS;
 	struct stk_tcp_cfg c;
 	stk_tcp_cfg_default(&c);
@@ -384,25 +481,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.sndbuf_bytes = 64u << 10;
 	c.sndbuf_per_flow = 16u << 10;
 	c.secret_seed = 7;
+	c.listeners = 2; /* the two below; the default sizes the port table for 1024 */
 	if (stk_tcp_init(&z.ctx, &c))
 		abort();
 	stk_listen(&z.ctx, z.decky, STK_IPPROTO_TCP, 80, &fuzz_svc, &z);
 	stk_listen(&z.ctx, z.decky, STK_IPPROTO_UDP, 7, &fuzz_svc, &z);
 	for (unsigned n = 0; z.in < z.end && n < 512; n++)
 		step(&z);
-	/* Ten minutes of silence: everything must be gone. Once nothing is
-	 * left (no flow, no armed timer, no chunk, no pending output) nothing
-	 * can happen any more: stop early (most of an execution's time was
-	 * spent stepping an empty wheel through the rest of the ten minutes). */
+	/* Ten minutes of silence, as the engine would see it with a tick every
+	 * second: everything must be gone. Once nothing is left (no flow, no
+	 * armed timer, no chunk, no pending output) nothing can happen any
+	 * more: stop early. Seconds in which nothing is due are skipped
+	 * (quiet_until), which leaves every timer firing at the same second,
+	 * in the same order, as stepping through each of them would. */
 	struct stk_tcp *t = z.ctx.tcp;
-	for (int i = 0; i < 600 && (t->n_flows || t->sc_count || t->wheel.armed || t->chunks_used || t->pend_head != STK_NONE);
-	     i++)
-		advance(&z, 1000);
+	uint64_t start_ns = z.ctx.now_ns;
+	for (unsigned sec = 1; sec <= 600 && (t->n_flows || t->sc_count || t->wheel.armed || t->chunks_used ||
+						t->pend_head != STK_NONE);
+	     sec++) {
+		unsigned last = quiet_until(&z, start_ns, sec);
+		if (last > sec) {
+			/* Nothing due before second last. A jump of more than a
+			 * wheel revolution would collect what is due slot by slot
+			 * rather than in time order: first a silent step to the
+			 * second before, then the tick in which it all fires. */
+			uint64_t gap_ms = (start_ns + (uint64_t)last * 1000000000ull - z.ctx.now_ns) / 1000000u;
+			if (gap_ms > t->wheel.mask)
+				advance_to(&z, start_ns + (uint64_t)(last - 1) * 1000000000ull);
+			sec = last;
+		}
+		advance_to(&z, start_ns + (uint64_t)sec * 1000000000ull);
+	}
 	if (t->n_flows || t->half_open || t->sc_count || t->time_wait || t->chunks_used || t->wheel.armed ||
 	    t->pend_head != STK_NONE)
 		abort();
 	stk_tcp_destroy(&z.ctx);
-	stk_pool_destroy(&z.pool);
 	stk_hosts_destroy(&z.hosts);
 	return 0;
 }
