@@ -5,8 +5,9 @@
  *
  * The first bytes pick the persona (a family's table, or one of 64 entries
  * of nmap's nmap-os-db compiled into exact answers when the database is
- * installed), the service's behaviour, the SYN-cookie threshold and the
- * flow memcap. SYNs sometimes carry nmap's own probe option layouts, so
+ * installed), the service's behaviour, the SYN-cookie threshold, the
+ * flow memcap and how many frames go in per burst (1-7: bursts exercise
+ * the per-burst hashing ahead). SYNs sometimes carry nmap's own probe option layouts, so
  * the exact-answer path (stk_tcp_exact.c) runs as often as the generic one. Checked after every step: each
  * answer is a well-formed frame with valid checksums, no pool buffer leaks,
  * the flow table stays within its cap. At the end ten minutes of silence
@@ -50,6 +51,11 @@ struct fz {
 	const uint8_t *in, *end;
 	const uint8_t *fixed_opts; /* the next segment's options, when set */
 	unsigned fixed_len;
+	/* frames held to go in as one burst (stk_tcp_burst_prepare's hashes
+	 * ahead); batch 0 or 1: each frame alone */
+	unsigned batch, nq;
+	unsigned qlen[8];
+	uint8_t q[8][1600];
 };
 
 /* nmap's SEQ probe 1, 3, 4 and 6 layouts and its ECN probe. */
@@ -269,8 +275,31 @@ static unsigned ip_frame(struct fz *z, uint8_t proto, unsigned l4_len)
 	return 14 + 20 + l4_len;
 }
 
+/* The held frames as one burst. */
+static void flush(struct fz *z)
+{
+	if (!z->nq)
+		return;
+	struct stk_pkt pk[8], *rx[8];
+	for (unsigned i = 0; i < z->nq; i++) {
+		pk[i] = (struct stk_pkt){.data = z->q[i], .len = z->qlen[i], .cap = sizeof(z->q[i])};
+		rx[i] = &pk[i];
+	}
+	stk_input_burst(&z->ctx, rx, z->nq, z->tx, MAX_TX, &z->n_tx);
+	z->nq = 0;
+	check_answers(z);
+}
+
 static void run_frame(struct fz *z, unsigned len)
 {
+	if (z->batch > 1 && len <= sizeof(z->q[0])) {
+		memcpy(z->q[z->nq], z->frame, len);
+		z->qlen[z->nq++] = len;
+		if (z->nq == z->batch)
+			flush(z);
+		return;
+	}
+	flush(z);
 	struct stk_pkt pkt = {.data = z->frame, .len = len, .cap = sizeof(z->frame)};
 	struct stk_pkt *rx = &pkt;
 	stk_input_burst(&z->ctx, &rx, 1, z->tx, MAX_TX, &z->n_tx);
@@ -319,6 +348,7 @@ static void segment(struct fz *z, uint16_t sport, uint16_t dport, uint8_t flags,
 
 static void advance_to(struct fz *z, uint64_t now)
 {
+	flush(z); /* held frames arrive before time moves on */
 	unsigned more = 1;
 	for (int round = 0; more && round < 16; round++) {
 		more = stk_timers_advance(&z->ctx, now, z->tx, MAX_TX, &z->n_tx);
@@ -412,6 +442,7 @@ static void step(struct fz *z)
 		advance(z, (uint64_t)take16(z) * (b & 1 ? 100 : 1));
 		break;
 	case 3: /* the service acts */
+		flush(z);
 		if (z->sock) {
 			static const uint8_t blob[8192];
 			if (b < 160)
@@ -459,6 +490,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	z.in = data + 4;
 	z.end = data + size;
 	z.mode = data[1];
+	z.batch = (data[3] >> 4) & 7; /* data[3] & 15: the flow cap */
 	z.decky = htonl(0x0a4d000a);
 	z.peer = htonl(0x0a4d0002);
 	z.pool = fresh_pool();
@@ -488,6 +520,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stk_listen(&z.ctx, z.decky, STK_IPPROTO_UDP, 7, &fuzz_svc, &z);
 	for (unsigned n = 0; z.in < z.end && n < 512; n++)
 		step(&z);
+	flush(&z);
 	/* Ten minutes of silence, as the engine would see it with a tick every
 	 * second: everything must be gone. Once nothing is left (no flow, no
 	 * armed timer, no chunk, no pending output) nothing can happen any
