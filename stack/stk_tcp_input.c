@@ -1,172 +1,16 @@
-/* TCP input: segment validation, segments without a connection (listening
- * ports, closed ports, SYN cookies), and the RFC 9293 state machine for
- * segments that belong to one (section 3.10.7.4, with RFC 5961's
- * challenge ACKs and RFC 7323's PAWS).
+/* TCP input: segment validation and the RFC 9293 state machine for
+ * segments that belong to a connection (section 3.10.7.4, with RFC 5961's
+ * challenge ACKs and RFC 7323's PAWS). Segments without one are in
+ * stk_tcp_noflow.c, option parsing and burst hashing in stk_tcp_rx.c.
  *
  * Each segment is handled completely before the next: its ACK, its data
  * (handed to the service in order), its FIN, then one output pass that
  * sends what the connection owes (data, FIN, the ACK), so the answer to a
  * request usually leaves in the segment that acknowledges it.
  */
-#include "stack/stk_tcp_int.h"
+#include "stack/stk_tcp_seg.h"
 
 #include <string.h>
-
-struct seg {
-	uint32_t seq, ack;
-	uint8_t flags;
-	uint16_t wnd, urp;
-	const uint8_t *data;
-	unsigned len;
-	const uint8_t *opts;   /* the option bytes as received */
-	unsigned optlen;
-	uint8_t syn_bits;      /* STK_SYN_* found in the options */
-	uint16_t mss;
-	uint8_t ws;
-	uint32_t tsval, tsecr;
-	uint32_t sack_high;    /* highest right edge of the SACK blocks, if any */
-	bool has_sack;
-};
-
-static inline bool has_ts(const struct seg *s)
-{
-	return s->syn_bits & STK_SYN_TS;
-}
-
-static inline uint32_t seg_len(const struct seg *s)
-{
-	return s->len + !!(s->flags & STK_TH_SYN) + !!(s->flags & STK_TH_FIN);
-}
-
-/* Options by index (one bounds test per option); a malformed one ends the
- * walk (counted), what was read before it still counts. Returns false for
- * a layout the memo must not keep (malformed, SACK blocks, TS twice). */
-static bool parse_options(struct stk_ctx *ctx, const uint8_t *o, unsigned len, struct seg *s, uint8_t *ts_off)
-{
-	unsigned i = 0;
-	bool keep = true;
-	while (i < len) {
-		unsigned kind = o[i], l;
-		if (kind <= 1) {
-			if (!kind)
-				return keep; /* EOL */
-			i++;                 /* NOP */
-			continue;
-		}
-		if (len - i < 2 || (l = o[i + 1]) < 2 || l > len - i) {
-			ctx->cnt.tcp_bad_options++;
-			return false;
-		}
-		const uint8_t *v = o + i + 2;
-		i += l;
-		switch (kind) {
-		case 2:
-			if (l == 4) {
-				s->syn_bits |= STK_SYN_MSS;
-				s->mss = stk_be16(v);
-			}
-			break;
-		case 3:
-			if (l == 3) {
-				s->syn_bits |= STK_SYN_WS;
-				s->ws = v[0] > 14 ? 14 : v[0]; /* RFC 7323 2.3 */
-			}
-			break;
-		case 4:
-			if (l == 2)
-				s->syn_bits |= STK_SYN_SACK;
-			break;
-		case 8:
-			if (l == 10) {
-				keep &= *ts_off == 0xff; /* a second one: the last wins */
-				*ts_off = (uint8_t)(v - o);
-				s->syn_bits |= STK_SYN_TS;
-				s->tsval = stk_be32(v);
-				s->tsecr = stk_be32(v + 4);
-			}
-			break;
-		case 5:
-			if (l >= 10 && (l - 2) % 8 == 0) {
-				for (unsigned j = 0; j < l - 2; j += 8) {
-					uint32_t right = stk_be32(v + j + 4);
-					if (!s->has_sack || seq_gt(right, s->sack_high))
-						s->sack_high = right;
-					s->has_sack = true;
-				}
-				keep = false;
-			}
-			break;
-		default:
-			break;
-		}
-	}
-	return keep;
-}
-
-/* Word k of the options (len a multiple of 4, at most 40): eight bytes,
- * or the last four zero-extended. */
-static inline uint64_t opt_word(const uint8_t *o, unsigned len, unsigned k)
-{
-	if (8 * k + 8 <= len) {
-		uint64_t w;
-		memcpy(&w, o + 8 * k, 8);
-		return w;
-	}
-	uint32_t t;
-	memcpy(&t, o + 8 * k, 4);
-	return t;
-}
-
-/* The options of a segment: the memo's answer when the layout is the last
- * one parsed (same bytes but the timestamp values: word by word under a
- * mask), else a walk. */
-static void options_input(struct stk_ctx *ctx, const uint8_t *o, unsigned len, struct seg *s)
-{
-	struct stk_opt_memo *m = &ctx->tcp->opt_memo;
-	if (!len)
-		return;
-	if (len == m->len) {
-		unsigned k = 0, nw = (len + 7) / 8;
-		while (k < nw && (opt_word(o, len, k) & m->mask[k]) == m->w[k])
-			k++;
-		if (k == nw) {
-			s->syn_bits = m->syn_bits;
-			s->mss = m->mss;
-			s->ws = m->ws;
-			if (m->ts_off != 0xff) {
-				s->tsval = stk_be32(o + m->ts_off);
-				s->tsecr = stk_be32(o + m->ts_off + 4);
-			}
-			return;
-		}
-	}
-	uint8_t ts_off = 0xff;
-	if (!parse_options(ctx, o, len, s, &ts_off) || len > sizeof(m->w)) {
-		m->len = 0;
-		return;
-	}
-	m->len = (uint8_t)len;
-	m->ts_off = ts_off;
-	m->syn_bits = s->syn_bits;
-	m->mss = s->mss;
-	m->ws = s->ws;
-	memset(m->mask, 0xff, sizeof(m->mask));
-	if (ts_off != 0xff)
-		memset((uint8_t *)m->mask + ts_off, 0, 8);
-	for (unsigned k = 0; k < (len + 7) / 8; k++)
-		m->w[k] = opt_word(o, len, k) & m->mask[k];
-}
-
-/* What the handler needs of the packet besides the segment. */
-struct pkt_ctx {
-	const struct stk_pkt *p;
-	struct stk_host *h;
-	const uint8_t *f, *ip;
-	uint32_t rip;
-	uint16_t lport, rport;
-	uint64_t hv;           /* stk_flow_tuple_hash of (decky, rip, lport, rport) */
-};
-
 static void progress(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
 	const struct stk_tcp_policy *p = stk_host_pol(&ctx->hosts->hosts[f->host_idx]);
@@ -201,303 +45,6 @@ static void flow_reset(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_clo
 static bool call_ok(const struct stk_tcp_flow *f)
 {
 	return (f->flags & STK_F_ACCEPTED) && !(f->flags & (STK_F_ABORT_REQ | STK_F_IN_CB));
-}
-
-/* ---- opening -------------------------------------------------------------- */
-
-static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, struct stk_host *h,
-			       const uint8_t *rmac, const struct stk_listener *l, uint8_t syn_bits,
-			       uint16_t peer_mss, uint8_t peer_ws, uint32_t irs, uint32_t iss,
-			       uint32_t peer_wnd, uint32_t tsval, const struct stk_synack_tmpl *m)
-{
-	struct stk_tcp *t = ctx->tcp;
-	const struct stk_tcp_policy *p = stk_host_pol(h);
-	f->host_idx = (uint32_t)(h - ctx->hosts->hosts);
-	memcpy(f->rmac, rmac, 6);
-	f->svc = l->svc;
-	f->svc_arg = l->arg;
-	f->syn_bits = syn_bits;
-	f->peer_mss = peer_mss;
-	if (!m) /* m: the caller's template for these SYN bits, if it has one */
-		m = stk_synack_tmpl_get(ctx, p, syn_bits);
-	uint8_t both = m->inc & syn_bits & (STK_SYN_WS | STK_SYN_SACK | STK_SYN_TS);
-	if (both & STK_SYN_WS) {
-		f->snd_ws = peer_ws;
-		f->rcv_ws = m->our_ws;
-	}
-	if (both & STK_SYN_SACK)
-		f->flags |= STK_F_SACK;
-	if (both & STK_SYN_TS) {
-		f->flags |= STK_F_TS;
-		f->ts_recent = tsval;
-	}
-	f->ts_offset = stk_tcp_ts_offset(ctx, h, f->lip, f->rip, f->lport, f->rport);
-	uint32_t mss = t->cfg.mtu - 40u;
-	if (peer_mss < mss)
-		mss = peer_mss;
-	if (f->flags & STK_F_TS)
-		mss -= 12;
-	f->mss = (uint16_t)(mss < 64 ? 64 : mss);
-	f->irs = irs;
-	f->rcv_nxt = irs + 1;
-	f->rcv_adv = f->rcv_nxt + m->window;
-	f->iss = iss;
-	f->snd_una = iss;
-	f->snd_nxt = f->snd_max = iss + 1;
-	f->snd_wnd = f->max_snd_wnd = peer_wnd; /* a SYN's window is never scaled */
-	f->snd_wl1 = irs;
-	f->snd_wl2 = iss;
-	f->cwnd = p->init_cwnd_segs * f->mss;
-	f->quick_left = p->delack_quick;
-	f->recover = iss; /* RFC 6582: fast retransmit needs an ACK at or past it */
-	f->ssthresh = UINT32_MAX / 2;
-	f->rto_ms = p->rto_init_ms;
-	stk_flow_set_state(t, f, STK_TCP_SYN_RCVD);
-	f->idle_at = stk_now_ms(ctx) + t->cfg.idle_timeout_ms;
-}
-
-static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct stk_listener *l,
-		       const struct seg *s)
-{
-	struct stk_tcp *t = ctx->tcp;
-	ctx->cnt.tcp_syn_open++;
-	stk_l4_event(ctx, STK_EV_TCP_SYN, pc->p, pc->h, pc->f, pc->ip, pc->rport, pc->lport, s->flags);
-	uint8_t syn_bits = s->syn_bits;
-	if ((s->flags & (STK_TH_ECE | STK_TH_CWR)) == (STK_TH_ECE | STK_TH_CWR))
-		syn_bits |= STK_SYN_ECN;
-	if ((syn_bits & STK_SYN_ECN) && stk_host_pol(pc->h)->ecn_silent) {
-		ctx->cnt.drop_tcp_ecn_syn++;
-		return;
-	}
-	const struct stk_tcp_policy *pol = stk_host_pol(pc->h);
-	const struct stk_syn_exact *x = NULL;
-	if (pol->exact) {
-		x = stk_syn_exact_find(pol, s->opts, s->optlen, (s->syn_bits & STK_SYN_MSS) ? s->mss : 0,
-				       (syn_bits & STK_SYN_ECN) != 0);
-		if (x && !x->a.respond) {
-			ctx->cnt.drop_tcp_exact_silent++;
-			return;
-		}
-	}
-	uint16_t peer_mss = (s->syn_bits & STK_SYN_MSS) && s->mss ? s->mss : STK_TCP_DEFAULT_MSS;
-	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, has_ts(s) ? s->tsval : 0, NULL};
-	struct stk_tcp_flow *f = NULL;
-	struct stk_syn_ent *e = NULL;
-	if (t->half_open + t->sc_count < t->cfg.syn_cookie_threshold) {
-		/* A SYN-cache entry; a full flow only when the cache has no
-		 * queue for this persona's retransmission delay. */
-		e = stk_sc_add(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport,
-			       stk_host_pol(pc->h)->rto_init_ms);
-		if (!e)
-			f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
-	}
-	if (!f && !e) {
-		/* Too many half-open connections (or no room): answer with a
-		 * cookie and keep nothing. */
-		uint32_t cookie = stk_cookie_make(ctx, pc->hv, s->seq, syn_bits, peer_mss, s->ws);
-		uint32_t off = stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
-		uint64_t hz = stk_host_pol(pc->h)->ts.hz;
-		si.ts_val = hz ? off + stk_tcp_clock(ctx, hz) : 0;
-		if (x) {
-			struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, cookie, si.ts_val, has_ts(s) ? s->tsval : 0, s->urp};
-			stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
-		} else {
-			stk_tcp_send_synack(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport,
-					    cookie, s->seq + 1, &si);
-		}
-		ctx->cnt.tcp_syncookies_sent++;
-		t->cookie_until_ns = ctx->now_ns + 130ull * 1000000000ull;
-		return;
-	}
-	uint32_t iss = stk_tcp_isn(ctx, pc->h, pc->hv);
-	if (x && x->seq_probe)
-		iss = stk_isn_probe(ctx, pc->h, pc->rip, x->seq_probe, iss);
-	if (e) {
-		e->host_idx = (uint32_t)(pc->h - ctx->hosts->hosts);
-		memcpy(e->rmac, pc->f + STK_ETH_O_SRC, 6);
-		e->irs = s->seq;
-		e->iss = iss;
-		e->tsval = s->tsval;
-		e->syn_bits = syn_bits;
-		e->peer_mss = peer_mss;
-		e->peer_ws = s->ws;
-		e->peer_wnd = s->wnd;
-		uint64_t hz = stk_host_pol(pc->h)->ts.hz;
-		si.ts_val = hz ? stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport) +
-					 stk_tcp_clock(ctx, hz)
-			       : 0;
-		if (x) {
-			struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, iss, si.ts_val, has_ts(s) ? s->tsval : 0, s->urp};
-			stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
-		} else {
-			stk_tcp_send_synack(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport, iss,
-					    s->seq + 1, &si);
-		}
-		return;
-	}
-	/* One template look-up for the flow and its SYN-ACK (after
-	 * stk_flow_new_h: an eviction runs service callbacks). */
-	si.tmpl = stk_synack_tmpl_get(ctx, stk_host_pol(pc->h), syn_bits);
-	flow_init_from_syn(ctx, f, pc->h, pc->f + STK_ETH_O_SRC, l, syn_bits, peer_mss, s->ws, s->seq, iss, s->wnd,
-			   s->tsval, si.tmpl);
-	si.ts_val = stk_tcp_tsval(ctx, f);
-	if (x) {
-		struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, iss, si.ts_val, has_ts(s) ? s->tsval : 0, s->urp};
-		stk_tcp_send_answer(ctx, pc->h, f->rmac, f->rip, &ain, &x->a, STK_IPID_TCP);
-	} else {
-		stk_tcp_send_synack(ctx, pc->h, f->rmac, f->rip, f->lport, f->rport, f->iss, f->rcv_nxt, &si);
-	}
-	stk_tcp_arm_rto(ctx, f);
-}
-
-static void flow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_tcp_flow *f,
-		       const struct seg *s);
-
-/* An ACK for a listening port without a connection: the end of a cookie
- * handshake, or a stray (T4). Returns true when a connection took it. */
-static bool cookie_ack(struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct stk_listener *l,
-		       const struct seg *s)
-{
-	struct stk_tcp *t = ctx->tcp;
-	if (ctx->now_ns >= t->cookie_until_ns)
-		return false;
-	uint8_t bits, ws;
-	uint16_t mss;
-	if (stk_cookie_check(ctx, pc->hv, s->seq - 1, s->ack - 1, &bits, &mss, &ws)) {
-		ctx->cnt.drop_tcp_cookie_bad++;
-		return false;
-	}
-	struct stk_tcp_flow *f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
-	if (!f)
-		return true; /* counted; the peer retransmits */
-	ctx->cnt.tcp_syncookies_ok++;
-	/* Rebuild the half-open connection the cookie stands for, then let
-	 * the state machine complete it with this very ACK. */
-	flow_init_from_syn(ctx, f, pc->h, pc->f + STK_ETH_O_SRC, l, bits, mss, ws, s->seq - 1, s->ack - 1, s->wnd,
-			   s->tsval, NULL);
-	if ((f->flags & STK_F_TS) && !has_ts(s))
-		f->flags &= (uint16_t)~STK_F_TS;
-	flow_input(ctx, pc, f, s);
-	return true;
-}
-
-/* ---- segments without a connection ---------------------------------- */
-
-/* A compiled persona answers exactly as its entry records (T2..T7). */
-static void noflow_exact(struct stk_ctx *ctx, const struct pkt_ctx *pc, enum stk_noflow_case c,
-			 const struct seg *s)
-{
-	const struct stk_tcp_policy *p = stk_host_pol(pc->h);
-	const struct stk_answer *a = &p->noflow_exact[c];
-	if (!a->respond) {
-		ctx->cnt.drop_tcp_noflow++;
-		return;
-	}
-	if (!stk_bucket_take(&pc->h->gen.rst, ctx->now_ns, p->rst_rate_per_s, p->rst_burst)) {
-		ctx->cnt.drop_tcp_rst_ratelimit++;
-		return;
-	}
-	struct stk_answer_in in = {pc->lport, pc->rport, s->seq, s->ack, 0, 0, has_ts(s) ? s->tsval : 0, s->urp};
-	if (a->seq == STK_AS_OTHER)
-		in.isn = stk_tcp_isn(ctx, pc->h, pc->hv);
-	if (p->ts.hz)
-		in.tsval = stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport) +
-			   stk_tcp_clock(ctx, p->ts.hz);
-	stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &in, a, STK_IPID_TCP_CLOSED);
-}
-
-static void noflow_answer(struct stk_ctx *ctx, const struct pkt_ctx *pc, enum stk_noflow_case c,
-			  const struct seg *s)
-{
-	struct stk_tcp *t = ctx->tcp;
-	const struct stk_tcp_policy *p = stk_host_pol(pc->h);
-	if (p->exact) {
-		noflow_exact(ctx, pc, c, s);
-		return;
-	}
-	const struct stk_noflow_rule *r = &p->noflow[c];
-	if (r->action != STK_NOFLOW_RST) {
-		ctx->cnt.drop_tcp_noflow++;
-		return;
-	}
-	if (!stk_bucket_take(&pc->h->gen.rst, ctx->now_ns, p->rst_rate_per_s, p->rst_burst)) {
-		ctx->cnt.drop_tcp_rst_ratelimit++;
-		return;
-	}
-	uint64_t rnd = t->rng = t->rng * 6364136223846793005ull + 1442695040888963407ull;
-	uint32_t seq = r->seq == STK_RST_SEQ_ACK        ? s->ack
-		       : r->seq == STK_RST_SEQ_ACK_PLUS ? s->ack + 1
-		       : r->seq == STK_RST_SEQ_RANDOM   ? (uint32_t)(rnd >> 32)
-							: 0;
-	uint32_t ack = r->ack == STK_RST_ACK_SEQ        ? s->seq
-		       : r->ack == STK_RST_ACK_SEQ_PLUS ? s->seq + seg_len(s)
-		       : r->ack == STK_RST_ACK_RANDOM   ? (uint32_t)rnd | 1u
-							: 0;
-	stk_tcp_send_rst(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport, seq, ack,
-			 r->ack_flag, r->window, r->df, STK_IPID_TCP_CLOSED);
-}
-
-static void noflow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct seg *s)
-{
-	const struct stk_listener *l = stk_listen_find(ctx->tcp, pc->h->ip_raw, STK_IPPROTO_TCP, pc->lport);
-	uint8_t fl = s->flags;
-	if (fl & STK_TH_RST) {
-		ctx->cnt.drop_tcp_noflow_rst++; /* never answer a RST */
-		return;
-	}
-	if (!l) {
-		ctx->cnt.tcp_closed_port++;
-		stk_l4_event(ctx, STK_EV_TCP_CLOSED_PORT, pc->p, pc->h, pc->f, pc->ip, pc->rport, pc->lport, fl);
-		enum stk_noflow_case c = (fl & STK_TH_SYN) && !(fl & STK_TH_ACK) ? STK_NOFLOW_CLOSED_SYN
-					 : (fl & STK_TH_ACK)                    ? STK_NOFLOW_CLOSED_ACK
-										: STK_NOFLOW_CLOSED_OTHER;
-		noflow_answer(ctx, pc, c, s);
-		return;
-	}
-	if (fl & STK_TH_ACK) {
-		/* SYN+ACK to a listener is an ACK without a connection (RFC 9293:
-		 * LISTEN answers any ACK with <SEQ=SEG.ACK><CTL=RST>). */
-		if (!(fl & STK_TH_SYN) && cookie_ack(ctx, pc, l, s))
-			return;
-		noflow_answer(ctx, pc, STK_NOFLOW_OPEN_ACK, s);
-		return;
-	}
-	if (fl & STK_TH_SYN) {
-		const struct stk_noflow_rule *r = &stk_host_pol(pc->h)->noflow[STK_NOFLOW_OPEN_SYNFIN];
-		bool exact = stk_host_pol(pc->h)->exact;
-		if (!(fl & STK_TH_FIN) || (!exact && r->action == STK_NOFLOW_SYNACK))
-			listen_syn(ctx, pc, l, s);
-		else
-			noflow_answer(ctx, pc, STK_NOFLOW_OPEN_SYNFIN, s);
-		return;
-	}
-	noflow_answer(ctx, pc, STK_NOFLOW_OPEN_NULL, s);
-}
-
-/* Anything more for a SYN-cache entry's 4-tuple: the half-open connection
- * becomes a flow in SYN-RECEIVED, as if it had been one all along (same
- * ISS, timestamps, pending retransmission), and the segment goes through
- * the state machine. NULL (entry dropped) when its decky or listener is
- * gone, or no flow can be had: the segment is then one without a
- * connection. */
-static struct stk_tcp_flow *syn_ent_flow(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_syn_ent *e)
-{
-	struct stk_tcp *t = ctx->tcp;
-	struct stk_syn_ent c = *e;
-	stk_sc_free(t, e);
-	const struct stk_listener *l = stk_listen_find(t, c.lip, STK_IPPROTO_TCP, c.lport);
-	if (c.host_idx != (uint32_t)(pc->h - ctx->hosts->hosts) || !l)
-		return NULL;
-	struct stk_tcp_flow *f = stk_flow_new_h(ctx, pc->hv, c.lip, c.rip, c.lport, c.rport);
-	if (!f)
-		return NULL;
-	flow_init_from_syn(ctx, f, pc->h, c.rmac, l, c.syn_bits, c.peer_mss, c.peer_ws, c.irs, c.iss, c.peer_wnd,
-			   c.tsval, NULL);
-	f->rxt_shift = c.rxt_shift;
-	f->rto_at = c.rto_at;
-	f->flags |= STK_F_RTO;
-	stk_flow_timer_update(t, f);
-	return f;
 }
 
 /* ---- the state machine -------------------------------------------------- */
@@ -843,7 +390,7 @@ static bool flow_gate(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_
 	    seq_gt(s->seq, f->rcv_nxt)) {
 		/* A new incarnation of the connection (RFC 9293 3.6.1 note). */
 		stk_flow_free(ctx, f, STK_CLOSE_NORMAL);
-		noflow_input(ctx, pc, s);
+		stk_tcp_noflow_input(ctx, pc, s);
 		return false;
 	}
 	if (f->state == STK_TCP_SYN_RCVD && (fl & STK_TH_SYN) && !(fl & (STK_TH_ACK | STK_TH_RST)) &&
@@ -930,8 +477,8 @@ static bool flow_ack(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_t
 	return true;
 }
 
-static void flow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_tcp_flow *f,
-		       const struct seg *s)
+void stk_tcp_flow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_tcp_flow *f,
+			const struct seg *s)
 {
 	stk_flow_touch(ctx->tcp, f);
 	stk_tcp_peer_heard(ctx, f);
@@ -969,76 +516,6 @@ static void flow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk
 		return;
 	}
 	stk_tcp_output(ctx, f);
-}
-
-/* ---- bursts ---------------------------------------------------------------- */
-
-/* Frames whose tuple is hashed ahead: IPv4 without options, TCP, not a
- * fragment (a reassembled datagram is hashed when it is handled). */
-void stk_tcp_burst_prepare(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigned n)
-{
-	struct stk_tcp *t = ctx->tcp;
-	if (n > STK_TCP_HINTS)
-		n = STK_TCP_HINTS;
-	for (unsigned i = 0; i < n; i++) {
-		struct stk_tcp_hint *k = &t->hints[i];
-		const uint8_t *f = rx[i]->data, *ip = f + STK_ETH_HLEN;
-		k->ok = false;
-		if (rx[i]->len < STK_ETH_HLEN + STK_IP4_MIN_HLEN + 4 || (rx[i]->flags & STK_PKT_VLAN) ||
-		    stk_be16(f + STK_ETH_O_TYPE) != STK_ETHERTYPE_IPV4 || ip[STK_IP4_O_VIHL] != 0x45 ||
-		    ip[STK_IP4_O_PROTO] != STK_IPPROTO_TCP ||
-		    (stk_be16(ip + STK_IP4_O_FRAG) & (STK_IP4_MF | STK_IP4_OFFMASK)))
-			continue;
-		const uint8_t *tcp = ip + STK_IP4_MIN_HLEN;
-		k->lip = stk_load_raw32(ip + STK_IP4_O_DST);
-		k->rip = stk_load_raw32(ip + STK_IP4_O_SRC);
-		k->lport = stk_be16(tcp + STK_TCP_O_DPORT);
-		k->rport = stk_be16(tcp + STK_TCP_O_SPORT);
-		k->hv = stk_flow_tuple_hash(t, k->lip, k->rip, k->lport, k->rport);
-		k->ok = true;
-		__builtin_prefetch(&t->buckets[k->hv & t->bucket_mask]);
-		if (t->sc_count)
-			__builtin_prefetch(&t->sc_buckets[k->hv & t->sc_mask]);
-	}
-	t->hint_n = n;
-}
-
-void stk_tcp_burst_end(struct stk_ctx *ctx)
-{
-	ctx->tcp->hint_n = 0;
-}
-
-/* Frames this far ahead get their second look-up level prefetched: the
- * record their bucket points at, and the bucket of the SYN-cache entry a
- * new SYN would evict. */
-#define HINT_AHEAD 4
-
-static uint64_t tuple_hash(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport, uint16_t rport)
-{
-	struct stk_tcp *t = ctx->tcp;
-	unsigned i = ctx->burst_i;
-	if (i >= t->hint_n)
-		return stk_flow_tuple_hash(t, lip, rip, lport, rport);
-	const struct stk_tcp_hint *k = &t->hints[i];
-	if (!k->ok || k->lip != lip || k->rip != rip || k->lport != lport || k->rport != rport)
-		return stk_flow_tuple_hash(t, lip, rip, lport, rport);
-	unsigned j = i + HINT_AHEAD;
-	if (j < t->hint_n && t->hints[j].ok) {
-		uint64_t hj = t->hints[j].hv;
-		uint32_t fi = t->buckets[hj & t->bucket_mask];
-		if (fi != STK_NONE)
-			__builtin_prefetch(&t->flows[fi]);
-		if (t->sc_count) {
-			uint32_t si = t->sc_buckets[hj & t->sc_mask];
-			if (si != STK_NONE)
-				__builtin_prefetch(&t->sc[si]);
-			uint32_t v = t->sc_next + HINT_AHEAD;
-			const struct stk_syn_ent *e = &t->sc[v < t->sc_cap ? v : v % t->sc_cap];
-			if (e->q != STK_SC_FREE)
-				__builtin_prefetch(&t->sc_buckets[e->hash & t->sc_mask]);
-		}
-	}
-	return k->hv;
 }
 
 void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *f,
@@ -1090,11 +567,11 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 		.opts = tcp + STK_TCP_HLEN,
 		.optlen = doff - STK_TCP_HLEN,
 	};
-	options_input(ctx, tcp + STK_TCP_HLEN, doff - STK_TCP_HLEN, &s);
+	stk_tcp_options_input(ctx, tcp + STK_TCP_HLEN, doff - STK_TCP_HLEN, &s);
 	t->tx = tx;
 	t->tx_cap = tx_cap;
 	t->n_tx = n_tx;
-	pc.hv = tuple_hash(ctx, lip, rip, pc.lport, pc.rport);
+	pc.hv = stk_tcp_rx_tuple_hash(ctx, lip, rip, pc.lport, pc.rport);
 	struct stk_tcp_flow *fl = stk_flow_lookup_h(t, pc.hv, lip, rip, pc.lport, pc.rport);
 	if (fl && fl->host_idx != (uint32_t)(h - ctx->hosts->hosts)) {
 		/* Left over from a decky that was removed; this address is
@@ -1105,12 +582,12 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 	if (!fl && t->sc_count) {
 		struct stk_syn_ent *e = stk_sc_lookup(t, pc.hv, lip, rip, pc.lport, pc.rport);
 		if (e)
-			fl = syn_ent_flow(ctx, &pc, e);
+			fl = stk_tcp_syn_ent_flow(ctx, &pc, e);
 	}
 	if (fl)
-		flow_input(ctx, &pc, fl, &s);
+		stk_tcp_flow_input(ctx, &pc, fl, &s);
 	else if (lip == h->ip_raw)
-		noflow_input(ctx, &pc, &s);
+		stk_tcp_noflow_input(ctx, &pc, &s);
 	else
 		ctx->cnt.drop_tcp_port++; /* a steering leg that just closed: silence */
 	if (t->pend_head != STK_NONE)
