@@ -258,12 +258,7 @@ static void syn_sent_establish(struct stk_ctx *ctx, struct stk_tcp_flow *f, cons
 		f->ts_recent = s->tsval;
 	}
 	f->peer_mss = (s->syn_bits & STK_SYN_MSS) && s->mss ? s->mss : STK_TCP_DEFAULT_MSS;
-	uint32_t mss = t->cfg.mtu - 40u;
-	if (f->peer_mss < mss)
-		mss = f->peer_mss;
-	if (f->flags & STK_F_TS)
-		mss -= 12;
-	f->mss = (uint16_t)(mss < 64 ? 64 : mss);
+	f->mss = stk_tcp_eff_mss(t, f->peer_mss, f->flags & STK_F_TS);
 	f->irs = s->seq;
 	f->rcv_nxt = s->seq + 1;
 	f->rcv_adv = f->rcv_nxt + f->rcv_adv; /* the SYN's window, now absolute */

@@ -334,6 +334,20 @@ static inline uint32_t stk_tcp_clock(const struct stk_ctx *ctx, uint64_t hz)
 	return v;
 }
 
+/* Our segment payload size towards a peer that announced peer_mss: at
+ * most the link's, less the timestamp option's 12 bytes when negotiated,
+ * never below 64 bytes. (A SYN announcing MSS 1 with timestamps once made
+ * this 1 - 12 in unsigned arithmetic: 65 525-byte segments.) */
+static inline uint16_t stk_tcp_eff_mss(const struct stk_tcp *t, uint32_t peer_mss, bool ts)
+{
+	uint32_t mss = t->cfg.mtu - 40u;
+	if (peer_mss < mss)
+		mss = peer_mss;
+	if (ts)
+		mss = mss > 12 ? mss - 12 : 0;
+	return (uint16_t)(mss < 64 ? 64 : mss);
+}
+
 static inline uint32_t stk_now_ms(const struct stk_ctx *ctx)
 {
 	return (uint32_t)(ctx->now_ns / 1000000u);

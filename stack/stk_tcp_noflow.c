@@ -36,12 +36,7 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, stru
 		f->ts_recent = tsval;
 	}
 	f->ts_offset = stk_tcp_ts_offset(ctx, h, f->lip, f->rip, f->lport, f->rport);
-	uint32_t mss = t->cfg.mtu - 40u;
-	if (peer_mss < mss)
-		mss = peer_mss;
-	if (f->flags & STK_F_TS)
-		mss -= 12;
-	f->mss = (uint16_t)(mss < 64 ? 64 : mss);
+	f->mss = stk_tcp_eff_mss(t, peer_mss, f->flags & STK_F_TS);
 	f->irs = irs;
 	f->rcv_nxt = irs + 1;
 	f->rcv_adv = f->rcv_nxt + m->window;

@@ -627,6 +627,37 @@ static void test_burst_equivalence(void)
 	tl_free(&l2);
 }
 
+/* A SYN announcing MSS 1 with timestamps: segments of the 64-byte floor,
+ * each frame within the MTU (the MSS less the 12 timestamp bytes once
+ * wrapped around to 65 525: fuzz_tcp_flow found it). */
+static void test_tiny_mss(void)
+{
+	struct tl l;
+	struct tl_out o;
+	tl_init(&l, NULL, NULL);
+	static const uint8_t opts[] = {2, 4, 0, 1, 1, 1, 8, 10, 0, 0, 0, 5, 0, 0, 0, 0};
+	CHECK_EQ(tl_send(&l, &(struct tl_seg){.sport = 6000, .flags = S, .seq = 10, .win = 65535, .opts = opts,
+					       .optlen = sizeof(opts)}), 1);
+	tl_parse(&l, 0, &o);
+	static const uint8_t ack_opts[] = {1, 1, 8, 10, 0, 0, 0, 6, 0, 0, 0, 0};
+	tl_send(&l, &(struct tl_seg){.sport = 6000, .flags = A, .seq = 11, .ack = o.seq + 1, .win = 65535,
+				     .opts = ack_opts, .optlen = sizeof(ack_opts)});
+	struct stk_tcp_flow *f = tl_flow(&l, 6000, 80);
+	CHECK(f && f->state == STK_TCP_ESTABLISHED && f->mss == 64);
+	static uint8_t data[3000];
+	CHECK(l.rec.sock != NULL);
+	if (l.rec.sock)
+		stk_tcp_send(&l.ctx, l.rec.sock, data, sizeof(data));
+	unsigned n = tl_advance(&l, 0);
+	CHECK(n >= 1);
+	for (unsigned i = 0; i < n; i++) {
+		tl_parse(&l, i, &o);
+		CHECK(o.len <= 64);
+		CHECK(l.tx[i]->len <= 14u + 1500u);
+	}
+	tl_free(&l);
+}
+
 static uint32_t synack_tsecr(const struct tl_out *o);
 
 /* The SYN cache (stk_syncache.c): a SYN leaves an entry, not a flow; the
@@ -1049,6 +1080,7 @@ int main(void)
 	test_option_memo();
 	test_syn_cache();
 	test_burst_equivalence();
+	test_tiny_mss();
 	test_syn_cookies();
 	test_memcap();
 	test_stale_host();
