@@ -747,6 +747,8 @@ cJSON *eng_engine_stats_json(struct eng_engine *e)
 	cJSON_AddNumberToObject(jt, "flows", u.flows);
 	cJSON_AddNumberToObject(jt, "max_flows", u.max_flows);
 	cJSON_AddNumberToObject(jt, "half_open", u.half_open);
+	cJSON_AddNumberToObject(jt, "syn_cache", u.syn_cache);
+	cJSON_AddNumberToObject(jt, "syn_cache_cap", u.syn_cache_cap);
 	cJSON_AddNumberToObject(jt, "time_wait", u.time_wait);
 	cJSON_AddNumberToObject(jt, "sndbuf_chunks_used", u.sndbuf_chunks_used);
 	cJSON_AddNumberToObject(jt, "listeners", u.listeners);
