@@ -53,7 +53,12 @@ struct stk_hosts {
 	uint32_t *slots;          /* 0 = empty, else host index + 1 */
 	uint32_t slot_mask;
 	uint32_t epoch;           /* moves on every add and remove (caches of
-				   * per-policy data check it: stk_tcp_synack.c) */
+				   * per-policy and per-host data check it:
+				   * SYN-ACK templates and the SYN-ACK frame
+				   * image, stk_tcp_synack.c). A host's MAC,
+				   * TTL and policy are never changed in place;
+				   * code that starts doing so must move the
+				   * epoch too, or those caches go stale. */
 };
 
 /* max_hosts: hard cap (e.g. 100000). 0 or -ENOMEM. */
