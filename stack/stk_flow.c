@@ -17,50 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t stk_siphash(const uint64_t key[2], const uint64_t *w, unsigned n)
-{
-	uint64_t v0 = 0x736f6d6570736575ull ^ key[0], v1 = 0x646f72616e646f6dull ^ key[1];
-	uint64_t v2 = 0x6c7967656e657261ull ^ key[0], v3 = 0x7465646279746573ull ^ key[1];
-	for (unsigned i = 0; i < n; i++) {
-		v3 ^= w[i];
-		STK_SIPROUND;
-		STK_SIPROUND;
-		v0 ^= w[i];
-	}
-	uint64_t b = (uint64_t)(n * 8) << 56;
-	v3 ^= b;
-	STK_SIPROUND;
-	STK_SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	STK_SIPROUND;
-	STK_SIPROUND;
-	STK_SIPROUND;
-	STK_SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
-uint64_t stk_siphash13(const uint64_t key[2], const uint64_t *w, unsigned n)
-{
-	uint64_t v0 = 0x736f6d6570736575ull ^ key[0], v1 = 0x646f72616e646f6dull ^ key[1];
-	uint64_t v2 = 0x6c7967656e657261ull ^ key[0], v3 = 0x7465646279746573ull ^ key[1];
-	for (unsigned i = 0; i < n; i++) {
-		v3 ^= w[i];
-		STK_SIPROUND;
-		v0 ^= w[i];
-	}
-	uint64_t b = (uint64_t)(n * 8) << 56;
-	v3 ^= b;
-	STK_SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	STK_SIPROUND;
-	STK_SIPROUND;
-	STK_SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
-
 int stk_flow_table_init(struct stk_tcp *t, uint32_t max_flows, uint32_t now_ms)
 {
 	uint32_t nb = 16;

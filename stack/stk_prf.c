@@ -10,6 +10,27 @@
 
 #include <string.h>
 
+uint64_t stk_siphash_cd(const uint64_t key[2], const uint64_t *w, unsigned n, unsigned c, unsigned d)
+{
+	uint64_t v0 = 0x736f6d6570736575ull ^ key[0], v1 = 0x646f72616e646f6dull ^ key[1];
+	uint64_t v2 = 0x6c7967656e657261ull ^ key[0], v3 = 0x7465646279746573ull ^ key[1];
+	for (unsigned i = 0; i < n; i++) {
+		v3 ^= w[i];
+		for (unsigned r = 0; r < c; r++)
+			STK_SIPROUND;
+		v0 ^= w[i];
+	}
+	uint64_t b = (uint64_t)(n * 8) << 56;
+	v3 ^= b;
+	for (unsigned r = 0; r < c; r++)
+		STK_SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	for (unsigned r = 0; r < d; r++)
+		STK_SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 

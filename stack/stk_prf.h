@@ -67,6 +67,15 @@ static inline uint64_t stk_siphash13_2(const uint64_t key[2], uint64_t w0, uint6
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+/* SipHash-c-d over n 64-bit words (the message is their little-endian
+ * bytes): the reference form, for the naive benchmark baseline (2-4) and
+ * to check the two-word 1-3 above against. */
+uint64_t stk_siphash_cd(const uint64_t key[2], const uint64_t *w, unsigned n, unsigned c, unsigned d);
+static inline uint64_t stk_siphash(const uint64_t key[2], const uint64_t *w, unsigned n)
+{
+	return stk_siphash_cd(key, w, n, 2, 4);
+}
+
 /* 64 pseudo-random bits of (w0, w1) under p's key. */
 static inline uint64_t stk_prf(const struct stk_prf *p, uint64_t w0, uint64_t w1)
 {

@@ -89,9 +89,9 @@ static uint8_t queue_for(struct stk_tcp *t, uint32_t delay_ms)
 	return (uint8_t)empty;
 }
 
-static void q_append(struct stk_tcp *t, struct stk_syn_ent *e, uint8_t q)
+static void q_append(struct stk_tcp *t, uint32_t i, uint8_t q)
 {
-	uint32_t i = idx(t, e);
+	struct stk_syn_ent *e = &t->sc[i];
 	e->q = q;
 	e->q_next = STK_NONE;
 	e->q_prev = t->sc_q[q].tail;
@@ -160,15 +160,7 @@ struct stk_syn_ent *stk_sc_add(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, u
 	uint32_t *b = &t->sc_buckets[hv & t->sc_mask];
 	e->hnext = *b;
 	*b = i;
-	/* q_append, with the index at hand */
-	e->q = q;
-	e->q_next = STK_NONE;
-	e->q_prev = t->sc_q[q].tail;
-	if (e->q_prev != STK_NONE)
-		t->sc[e->q_prev].q_next = i;
-	else
-		t->sc_q[q].head = i;
-	t->sc_q[q].tail = i;
+	q_append(t, i, q);
 	t->sc_count++;
 	return e;
 }
@@ -189,10 +181,7 @@ static void fire(struct stk_ctx *ctx, struct stk_syn_ent *e)
 		stk_sc_free(t, e);
 		return;
 	}
-	uint64_t hz = p->ts.hz;
-	uint32_t tsval = hz ? stk_tcp_ts_offset(ctx, h, e->lip, e->rip, e->lport, e->rport) +
-				      stk_tcp_clock(ctx, hz)
-			    : 0;
+	uint32_t tsval = stk_tcp_tsval_tuple(ctx, h, e->lip, e->rip, e->lport, e->rport);
 	struct stk_synack_info si = {e->syn_bits, e->peer_mss, e->peer_ws, tsval,
 				     (e->syn_bits & STK_SYN_TS) ? e->tsval : 0, NULL};
 	stk_tcp_send_synack(ctx, h, e->rmac, e->rip, e->lport, e->rport, e->iss, e->irs + 1, &si);
@@ -207,7 +196,7 @@ static void fire(struct stk_ctx *ctx, struct stk_syn_ent *e)
 		return;
 	}
 	e->rto_at = stk_now_ms(ctx) + (uint32_t)d;
-	q_append(t, e, q);
+	q_append(t, idx(t, e), q);
 }
 
 unsigned stk_sc_expire(struct stk_ctx *ctx, uint32_t now_ms)

@@ -452,10 +452,6 @@ static inline uint32_t stk_l4_pseudo(uint32_t src_raw, uint32_t dst_raw, uint8_t
 	return (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + proto + (len & 0xffff);
 }
 
-/* SipHash-2-4 over n 64-bit words. */
-uint64_t stk_siphash(const uint64_t key[2], const uint64_t *w, unsigned n);
-/* SipHash-1-3 (per-packet uses: flow hash, ISNs, cookie MACs). */
-uint64_t stk_siphash13(const uint64_t key[2], const uint64_t *w, unsigned n);
 
 /* An event record for a TCP/UDP observation (inline: one test when events
  * are off). */
@@ -622,6 +618,24 @@ static inline uint32_t stk_tcp_ts_offset(struct stk_ctx *ctx, const struct stk_h
 	    t->tso_rip == (scope == STK_TS_PER_PEER ? rip : 0))
 		return t->tso_val;
 	return stk_tcp_ts_offset_slow(ctx, h, lip, rip, lport, rport);
+}
+
+/* Host h's timestamp clock with this offset now (0: a persona without
+ * timestamps). */
+static inline uint32_t stk_tcp_tsval_at(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t offset)
+{
+	uint64_t hz = stk_host_pol(h)->ts.hz;
+	return hz ? offset + stk_tcp_clock(ctx, hz) : 0;
+}
+
+/* The same for a connection's 4-tuple (its offset as stk_tcp_ts_offset
+ * keys it): for answers sent without a flow. */
+static inline uint32_t stk_tcp_tsval_tuple(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
+					   uint32_t rip, uint16_t lport, uint16_t rport)
+{
+	if (!stk_host_pol(h)->ts.hz)
+		return 0;
+	return stk_tcp_tsval_at(ctx, h, stk_tcp_ts_offset(ctx, h, lip, rip, lport, rport));
 }
 /* tuple_hash: stk_flow_tuple_hash() of the connection. */
 uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_hash);

@@ -90,63 +90,48 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		if (!e)
 			f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 	}
+	/* The same clock for every kind of answer: the connection's offset
+	 * (a flow made later computes the same one). */
+	si.ts_val = stk_tcp_tsval_tuple(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
+	uint32_t isn;
 	if (!f && !e) {
 		/* Too many half-open connections (or no room): answer with a
 		 * cookie and keep nothing. */
-		uint32_t cookie = stk_cookie_make(ctx, pc->hv, s->seq, syn_bits, peer_mss, s->ws);
-		uint32_t off = stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
-		uint64_t hz = stk_host_pol(pc->h)->ts.hz;
-		si.ts_val = hz ? off + stk_tcp_clock(ctx, hz) : 0;
-		if (x) {
-			struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, cookie, si.ts_val, has_ts(s) ? s->tsval : 0, s->urp};
-			stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
-		} else {
-			stk_tcp_send_synack(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport,
-					    cookie, s->seq + 1, &si);
-		}
+		isn = stk_cookie_make(ctx, pc->hv, s->seq, syn_bits, peer_mss, s->ws);
 		ctx->cnt.tcp_syncookies_sent++;
 		t->cookie_until_ns = ctx->now_ns + 130ull * 1000000000ull;
-		return;
+	} else {
+		isn = stk_tcp_isn(ctx, pc->h, pc->hv);
+		if (x && x->seq_probe)
+			isn = stk_isn_probe(ctx, pc->h, pc->rip, x->seq_probe, isn);
 	}
-	uint32_t iss = stk_tcp_isn(ctx, pc->h, pc->hv);
-	if (x && x->seq_probe)
-		iss = stk_isn_probe(ctx, pc->h, pc->rip, x->seq_probe, iss);
 	if (e) {
 		e->host_idx = (uint32_t)(pc->h - ctx->hosts->hosts);
 		memcpy(e->rmac, pc->f + STK_ETH_O_SRC, 6);
 		e->irs = s->seq;
-		e->iss = iss;
+		e->iss = isn;
 		e->tsval = s->tsval;
 		e->syn_bits = syn_bits;
 		e->peer_mss = peer_mss;
 		e->peer_ws = s->ws;
 		e->peer_wnd = s->wnd;
-		uint64_t hz = stk_host_pol(pc->h)->ts.hz;
-		si.ts_val = hz ? stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport) +
-					 stk_tcp_clock(ctx, hz)
-			       : 0;
-		if (x) {
-			struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, iss, si.ts_val, has_ts(s) ? s->tsval : 0, s->urp};
-			stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
-		} else {
-			stk_tcp_send_synack(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport, iss,
-					    s->seq + 1, &si);
-		}
-		return;
+	} else if (f) {
+		/* One template look-up for the flow and its SYN-ACK (after
+		 * stk_flow_new_h: an eviction runs service callbacks). */
+		si.tmpl = stk_synack_tmpl_get(ctx, stk_host_pol(pc->h), syn_bits);
+		flow_init_from_syn(ctx, f, pc->h, pc->f + STK_ETH_O_SRC, l, syn_bits, peer_mss, s->ws, s->seq, isn,
+				   s->wnd, s->tsval, si.tmpl);
 	}
-	/* One template look-up for the flow and its SYN-ACK (after
-	 * stk_flow_new_h: an eviction runs service callbacks). */
-	si.tmpl = stk_synack_tmpl_get(ctx, stk_host_pol(pc->h), syn_bits);
-	flow_init_from_syn(ctx, f, pc->h, pc->f + STK_ETH_O_SRC, l, syn_bits, peer_mss, s->ws, s->seq, iss, s->wnd,
-			   s->tsval, si.tmpl);
-	si.ts_val = stk_tcp_tsval(ctx, f);
 	if (x) {
-		struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, iss, si.ts_val, has_ts(s) ? s->tsval : 0, s->urp};
-		stk_tcp_send_answer(ctx, pc->h, f->rmac, f->rip, &ain, &x->a, STK_IPID_TCP);
+		struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, isn, si.ts_val,
+					    has_ts(s) ? s->tsval : 0, s->urp};
+		stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
 	} else {
-		stk_tcp_send_synack(ctx, pc->h, f->rmac, f->rip, f->lport, f->rport, f->iss, f->rcv_nxt, &si);
+		stk_tcp_send_synack(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport, isn, s->seq + 1,
+				    &si);
 	}
-	stk_tcp_arm_rto(ctx, f);
+	if (f)
+		stk_tcp_arm_rto(ctx, f);
 }
 
 /* An ACK for a listening port without a connection: the end of a cookie
@@ -196,9 +181,7 @@ static void noflow_exact(struct stk_ctx *ctx, const struct pkt_ctx *pc, enum stk
 	struct stk_answer_in in = {pc->lport, pc->rport, s->seq, s->ack, 0, 0, has_ts(s) ? s->tsval : 0, s->urp};
 	if (a->seq == STK_AS_OTHER)
 		in.isn = stk_tcp_isn(ctx, pc->h, pc->hv);
-	if (p->ts.hz)
-		in.tsval = stk_tcp_ts_offset(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport) +
-			   stk_tcp_clock(ctx, p->ts.hz);
+	in.tsval = stk_tcp_tsval_tuple(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 	stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &in, a, STK_IPID_TCP_CLOSED);
 }
 

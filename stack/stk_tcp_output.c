@@ -66,15 +66,9 @@ uint32_t stk_tcp_ts_offset_slow(struct stk_ctx *ctx, const struct stk_host *h, u
 	return t->tso_val;
 }
 
-static uint32_t tsval_at(const struct stk_ctx *ctx, const struct stk_host *h, uint32_t offset)
-{
-	uint64_t hz = stk_host_pol(h)->ts.hz;
-	return hz ? offset + stk_tcp_clock(ctx, hz) : 0;
-}
-
 uint32_t stk_tcp_tsval(const struct stk_ctx *ctx, const struct stk_tcp_flow *f)
 {
-	return tsval_at(ctx, &ctx->hosts->hosts[f->host_idx], f->ts_offset);
+	return stk_tcp_tsval_at(ctx, &ctx->hosts->hosts[f->host_idx], f->ts_offset);
 }
 
 /* ---- SYN-ACK ------------------------------------------------------------ */
