@@ -503,6 +503,7 @@ static int open_io(struct eng_engine *e, char *err, unsigned errlen)
 		.pcap_out = e->opt.pcap_out,
 		.ring_blocks = e->opt.ring_mb,
 		.ring_v3 = e->opt.ring_v3,
+		.tx_ring = e->opt.tx_ring,
 	};
 	if (strcmp(e->opt.backend, "pcap") == 0)
 		return eng_io_pcap_open(&cfg, &e->io, err, errlen);

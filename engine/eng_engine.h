@@ -36,6 +36,7 @@ struct eng_options {
 	const char *pcap_in, *pcap_out;
 	const char *control_path; /* NULL: no control socket */
 	bool ring_v3;
+	bool tx_ring;          /* afpacket: transmit through a PACKET_TX_RING (--tx ring) */
 	unsigned ring_mb;
 	uint32_t max_deckies;
 	bool stats_on_exit;    /* print counters as JSON on stdout at exit */

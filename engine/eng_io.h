@@ -63,6 +63,7 @@ struct eng_io_cfg {
 	const char *pcap_out;   /* pcap: where answers are written */
 	unsigned ring_blocks;   /* af_packet: rx ring size in 1 MiB blocks (default 8) */
 	int ring_v3;            /* af_packet: 1 = TPACKET_V3 blocks, 0 = TPACKET_V2 frames */
+	int tx_ring;            /* af_packet: 1 = PACKET_TX_RING, 0 = sendmmsg copies */
 };
 
 /* Each returns 0 and *out, or -errno with a message in err. */

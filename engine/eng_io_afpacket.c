@@ -10,8 +10,17 @@
  *       over when it is full or when its retire timer fires (one jiffy at
  *       least: 4 ms with HZ=250). Fewer wake-ups under load: for capture-
  *       heavy deployments where latency matters less than throughput.
- * Transmit uses the same ring format on the tx side: frames are copied into
- * slots marked SEND_REQUEST and flushed with one send() per burst.
+ * Transmit, chosen by --tx:
+ *   copy  (default) sendmmsg() of the burst's frames: the kernel copies each
+ *         into a linear skb. Measured on veth (docs/PERFORMANCE.md): the
+ *         cheapest way to hand small frames over.
+ *   ring  a PACKET_TX_RING in the same ring format: frames copied into
+ *         slots marked SEND_REQUEST and flushed with one send() per burst.
+ *         The kernel builds each skb with its data as page fragments of
+ *         the ring; a device that cannot take such fragments (veth into
+ *         another namespace: skb_orphan_frags_rx) gets a fresh page
+ *         allocated and copied per frame, which made the ring cost 3x the
+ *         copy on the veth lab.
  */
 #include "engine/eng_io.h"
 
@@ -49,7 +58,7 @@ struct afp_io {
 	unsigned release_n;
 	struct stk_pkt rx_pkts[ENG_BURST];
 	/* tx */
-	uint8_t *tx_ring;
+	uint8_t *tx_ring;        /* NULL: --tx copy (sendmmsg) */
 	unsigned tx_cur;
 	unsigned tx_pending;
 	uint32_t max_frame;      /* interface MTU + Ethernet header */
@@ -203,9 +212,63 @@ static void afp_tx_flush(struct eng_io *io)
 	a->tx_pending = 0;
 }
 
+/* --tx copy: the kernel copies the frames during the call. A frame the
+ * socket refuses for lack of buffer is counted with tx_ring_full (the
+ * same meaning: no room to queue it). */
+static unsigned tx_burst_copy(struct afp_io *a, struct stk_pkt *const *pkts, unsigned n)
+{
+	enum { CHUNK = 64 };
+	struct mmsghdr m[CHUNK];
+	struct iovec iov[CHUNK];
+	unsigned done = 0;
+	while (done < n) {
+		unsigned k = 0;
+		for (; k < CHUNK && done + k < n; k++) {
+			const struct stk_pkt *p = pkts[done + k];
+			iov[k] = (struct iovec){p->data, p->len};
+			m[k] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[k], .msg_iovlen = 1}};
+		}
+		/* Oversized frames are counted and left out, as with the ring. */
+		unsigned j = 0;
+		for (unsigned i = 0; i < k; i++) {
+			if (iov[i].iov_len > a->max_frame) {
+				a->st.tx_oversize++;
+				continue;
+			}
+			iov[j] = iov[i];
+			m[j] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[j], .msg_iovlen = 1}};
+			j++;
+		}
+		unsigned off = 0;
+		while (off < j) {
+			int r = sendmmsg(a->fd, m + off, j - off, MSG_DONTWAIT);
+			if (r <= 0) {
+				if (r < 0 && errno != EAGAIN && errno != ENOBUFS) {
+					/* Skip the frame the kernel refused (as PACKET_LOSS
+					 * does for the ring) and go on with the rest. */
+					a->st.tx_errors++;
+					off++;
+					continue;
+				}
+				a->st.tx_ring_full += n - done - k + (j - off);
+				return done + off;
+			}
+			for (int i = 0; i < r; i++) {
+				a->st.tx_frames++;
+				a->st.tx_bytes += iov[off + (unsigned)i].iov_len;
+			}
+			off += (unsigned)r;
+		}
+		done += k;
+	}
+	return n;
+}
+
 static unsigned afp_tx_burst(struct eng_io *io, struct stk_pkt *const *pkts, unsigned n)
 {
 	struct afp_io *a = (struct afp_io *)io;
+	if (!a->tx_ring)
+		return tx_burst_copy(a, pkts, n);
 	size_t off = tx_data_off(a);
 	unsigned sent = 0;
 	for (; sent < n; sent++) {
@@ -301,7 +364,7 @@ static int setup_rings(struct afp_io *a, const struct eng_io_cfg *cfg, char *err
 		snprintf(err, errlen, "PACKET_VERSION: %s", strerror(errno));
 		return -errno;
 	}
-	size_t tx_len = (size_t)TX_FRAMES * FRAME_SIZE;
+	size_t tx_len = cfg->tx_ring ? (size_t)TX_FRAMES * FRAME_SIZE : 0;
 	unsigned mib = cfg->ring_blocks ? cfg->ring_blocks : 8;
 	size_t rx_len = (size_t)mib * BLOCK_SIZE;
 	/* struct tpacket_req3 starts with the four fields of struct
@@ -322,7 +385,7 @@ static int setup_rings(struct afp_io *a, const struct eng_io_cfg *cfg, char *err
 	};
 	socklen_t req_len = v == TPACKET_V3 ? sizeof(struct tpacket_req3) : sizeof(struct tpacket_req);
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &rx, req_len) < 0 ||
-	    setsockopt(a->fd, SOL_PACKET, PACKET_TX_RING, &tx, req_len) < 0) {
+	    (tx_len && setsockopt(a->fd, SOL_PACKET, PACKET_TX_RING, &tx, req_len) < 0)) {
 		snprintf(err, errlen, "packet ring setup: %s", strerror(errno));
 		return -errno;
 	}
@@ -338,7 +401,15 @@ static int setup_rings(struct afp_io *a, const struct eng_io_cfg *cfg, char *err
 		return -errno;
 	}
 	a->rx_ring = a->map;
-	a->tx_ring = a->map + rx_len;
+	a->tx_ring = tx_len ? a->map + rx_len : NULL;
+	if (!tx_len) {
+		/* Room for several bursts of answers in flight on a slow device;
+		 * FORCE needs CAP_NET_ADMIN, the plain one is capped by
+		 * net.core.wmem_max. */
+		int sndbuf = 4 << 20;
+		if (setsockopt(a->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
+			setsockopt(a->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	}
 	return 0;
 }
 

@@ -3,15 +3,21 @@
  *
  * Sends COUNT SYNs at a fixed offered RATE (paced in batches of 64 with
  * sendmmsg on an AF_PACKET socket, so no kernel TCP state on the sending
- * side; sleeping between batches) from source addresses SRC_BASE + (i % N_SRC) and random
- * source ports, each with sequence number SEQ_BASE + i; counts the distinct
+ * side; sleeping between batches) from distinct 4-tuples: SYN i of a run
+ * started at tuple FIRST (default 0) comes from address SRC_BASE +
+ * (FIRST + i) % N_SRC, port 1024 + (FIRST + i) / N_SRC % 64000 (random
+ * ports repeated tuples: with 1 024 sources, ~0.1 % of 140 000 SYNs met an
+ * earlier SYN's tuple, and a listener's answer to a duplicate acknowledges
+ * the first SYN, not the new one, which read as a lost SYN), each with
+ * sequence number SEQ_BASE + i; counts the distinct
  * SYN-ACKs whose ack - 1 - SEQ_BASE names one of them (a BPF-filtered
  * AF_PACKET socket: retransmitted SYN-ACKs count once), waits WAIT_MS after
  * the last SYN, and prints one line:
  *
  *   offered_pps achieved_pps sent answered answered_pct rx_socket_drops
  *
- * Usage: synrate IFACE DST_MAC DST_IP DPORT SRC_BASE N_SRC RATE COUNT WAIT_MS
+ * Usage: synrate IFACE DST_MAC DST_IP DPORT SRC_BASE N_SRC RATE COUNT WAIT_MS [FIRST]
+ * (steps of one lab pass FIRST past the tuples earlier steps used).
  * Bounds: COUNT <= 20 000 000 and the whole run <= COUNT / RATE + WAIT_MS +
  * 10 s (it stops sending when late by more than that).
  */
@@ -78,7 +84,7 @@ struct gen {
 	uint32_t dst, src_base, n_src; /* host order */
 	uint16_t dport;
 	uint32_t seq_base;
-	uint64_t rng;
+	uint64_t first;
 };
 
 static void syn_frame(struct gen *g, uint8_t *f, uint32_t i)
@@ -93,11 +99,11 @@ static void syn_frame(struct gen *g, uint8_t *f, uint32_t i)
 	put16(ip + 4, (uint16_t)i);
 	ip[8] = 64;
 	ip[9] = 6;
-	put32(ip + 12, g->src_base + i % g->n_src);
+	uint64_t tuple = g->first + i;
+	put32(ip + 12, g->src_base + (uint32_t)(tuple % g->n_src));
 	put32(ip + 16, g->dst);
 	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-	g->rng = g->rng * 6364136223846793005ull + 1442695040888963407ull;
-	put16(t, (uint16_t)(1024 + (g->rng >> 33) % 64000));
+	put16(t, (uint16_t)(1024 + tuple / g->n_src % 64000));
 	put16(t + 2, g->dport);
 	put32(t + 4, g->seq_base + i);
 	t[12] = 0x50;
@@ -168,11 +174,11 @@ static unsigned drain(int rx, struct gen *g, uint8_t *seen, uint32_t count, uint
 
 int main(int argc, char **argv)
 {
-	if (argc != 10) {
-		fprintf(stderr, "usage: synrate IFACE DST_MAC DST_IP DPORT SRC_BASE N_SRC RATE COUNT WAIT_MS\n");
+	if (argc != 10 && argc != 11) {
+		fprintf(stderr, "usage: synrate IFACE DST_MAC DST_IP DPORT SRC_BASE N_SRC RATE COUNT WAIT_MS [FIRST]\n");
 		return 2;
 	}
-	struct gen g = {.rng = (uint64_t)now_ns() | 1, .seq_base = 0x10000000u};
+	struct gen g = {.seq_base = 0x10000000u};
 	struct in_addr a;
 	unsigned ifindex = if_nametoindex(argv[1]);
 	if (!ifindex || parse_mac(argv[2], g.dmac) || inet_pton(AF_INET, argv[3], &a) != 1)
@@ -186,8 +192,14 @@ int main(int argc, char **argv)
 	double rate = strtod(argv[7], NULL);
 	uint32_t count = (uint32_t)strtoul(argv[8], NULL, 10);
 	unsigned wait_ms = (unsigned)strtoul(argv[9], NULL, 10);
+	g.first = argc == 11 ? strtoull(argv[10], NULL, 10) : 0;
 	if (!g.n_src || rate <= 0 || !count || count > MAX_COUNT || wait_ms > 10000)
 		return 2;
+	if ((g.first + count + g.n_src - 1) / g.n_src > 64000) {
+		fprintf(stderr, "synrate: FIRST + COUNT past the %u distinct tuples of %u sources\n", 64000 * g.n_src,
+		        g.n_src);
+		return 2;
+	}
 	int tx = socket(AF_PACKET, SOCK_RAW, 0);
 	int rx = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP));
 	if (tx < 0 || rx < 0) {
