@@ -19,8 +19,8 @@
  *         The kernel builds each skb with its data as page fragments of
  *         the ring; a device that cannot take such fragments (veth into
  *         another namespace: skb_orphan_frags_rx) gets a fresh page
- *         allocated and copied per frame, which made the ring cost 3x the
- *         copy on the veth lab.
+ *         allocated and copied per frame (17 % of the engine's CPU in a
+ *         profile on the veth lab; docs/PERFORMANCE.md).
  */
 #include "engine/eng_io.h"
 
