@@ -542,11 +542,10 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 	/* The decky's own address, or (steering legs) the address an active
 	 * open speaks for. */
 	uint32_t lip = stk_load_raw32(ip + STK_IP4_O_DST);
-	uint32_t sum = stk_l4_pseudo(rip, lip, STK_IPPROTO_TCP, len);
 	/* A locally sent frame whose checksum the kernel left to the NIC
 	 * (STK_PKT_CSUM_PARTIAL) cannot be checked; nothing from the wire
 	 * carries that mark. */
-	if (!(p->flags & STK_PKT_CSUM_PARTIAL) && stk_csum_fold(stk_csum_add(sum, tcp, len)) != 0) {
+	if (!(p->flags & STK_PKT_CSUM_PARTIAL) && !stk_l4_csum_ok(tcp, len, rip, lip, STK_IPPROTO_TCP)) {
 		ctx->cnt.drop_tcp_csum++;
 		return;
 	}

@@ -102,8 +102,7 @@ void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 	/* 0: the sender computed none; CSUM_PARTIAL: the kernel left it to a
 	 * NIC (a local sender), see stk_pkt.h. */
 	if (stk_be16(udp + 6) && !(p->flags & STK_PKT_CSUM_PARTIAL)) {
-		uint32_t sum = stk_l4_pseudo(rip, h->ip_raw, STK_IPPROTO_UDP, ulen);
-		if (stk_csum_fold(stk_csum_add(sum, udp, ulen)) != 0) {
+		if (!stk_l4_csum_ok(udp, ulen, rip, h->ip_raw, STK_IPPROTO_UDP)) {
 			ctx->cnt.drop_udp_csum++;
 			return;
 		}

@@ -200,6 +200,38 @@ static inline uint16_t stk_csum_ip20(const uint8_t *ip)
 	return stk_csum_fold(stk_csum_native_fold(acc));
 }
 
+/* True when a TCP/UDP segment's checksum is right: the one's-complement
+ * sum of the segment (len bytes at p) and its IPv4 pseudo-header (source
+ * and destination as loaded from the wire, protocol, length) is all ones.
+ * Everything stays in native order and is never swapped: all ones are all
+ * ones in either byte order (RFC 1071 2(B)), and the pseudo-header's words
+ * are the wire words' native values (htons), so no host-order detour. */
+static inline bool stk_l4_csum_ok(const uint8_t *p, size_t len, uint32_t src_raw, uint32_t dst_raw, uint8_t proto)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint32_t w_proto = (uint32_t)proto << 8, w_len = __builtin_bswap16((uint16_t)len);
+#else
+	uint32_t w_proto = proto, w_len = (uint16_t)len;
+#endif
+	uint64_t acc = (uint64_t)src_raw + dst_raw + w_proto + w_len;
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		acc += w;
+		acc += acc < w;
+		p += 8;
+		len -= 8;
+	}
+	uint64_t t = stk_csum_native_tail(p, len);
+	acc += t;
+	acc += acc < t;
+	uint32_t lo = (uint32_t)acc, s32 = lo + (uint32_t)(acc >> 32);
+	s32 += s32 < lo;
+	s32 = (s32 & 0xffff) + (s32 >> 16);
+	s32 = (s32 & 0xffff) + (s32 >> 16);
+	return s32 == 0xffff;
+}
+
 /* RFC 1624 eqn. 3: new checksum after one 16-bit word changed from old_w
  * to new_w, given the old checksum field value. */
 static inline uint16_t stk_csum_update16(uint16_t csum, uint16_t old_w, uint16_t new_w)
