@@ -570,7 +570,7 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 	t->tx = tx;
 	t->tx_cap = tx_cap;
 	t->n_tx = n_tx;
-	pc.hv = stk_tcp_rx_tuple_hash(ctx, lip, rip, pc.lport, pc.rport);
+	pc.hv = stk_tcp_rx_tuple_hash(ctx, ip, lip, rip, pc.lport, pc.rport);
 	struct stk_tcp_flow *fl = stk_flow_lookup_h(t, pc.hv, lip, rip, pc.lport, pc.rport);
 	if (fl && fl->host_idx != (uint32_t)(h - ctx->hosts->hosts)) {
 		/* Left over from a decky that was removed; this address is

@@ -105,19 +105,16 @@ void stk_tcp_burst_prepare(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsig
 	for (unsigned i = 0; i < n; i++) {
 		struct stk_tcp_hint *k = &t->hints[i];
 		const uint8_t *f = rx[i]->data, *ip = f + STK_ETH_HLEN;
-		k->ok = false;
+		k->ip = NULL;
 		if (rx[i]->len < STK_ETH_HLEN + STK_IP4_MIN_HLEN + 4 || (rx[i]->flags & STK_PKT_VLAN) ||
 		    stk_be16(f + STK_ETH_O_TYPE) != STK_ETHERTYPE_IPV4 || ip[STK_IP4_O_VIHL] != 0x45 ||
 		    ip[STK_IP4_O_PROTO] != STK_IPPROTO_TCP ||
 		    (stk_be16(ip + STK_IP4_O_FRAG) & (STK_IP4_MF | STK_IP4_OFFMASK)))
 			continue;
 		const uint8_t *tcp = ip + STK_IP4_MIN_HLEN;
-		k->lip = stk_load_raw32(ip + STK_IP4_O_DST);
-		k->rip = stk_load_raw32(ip + STK_IP4_O_SRC);
-		k->lport = stk_be16(tcp + STK_TCP_O_DPORT);
-		k->rport = stk_be16(tcp + STK_TCP_O_SPORT);
-		k->hv = stk_flow_tuple_hash(t, k->lip, k->rip, k->lport, k->rport);
-		k->ok = true;
+		k->hv = stk_flow_tuple_hash(t, stk_load_raw32(ip + STK_IP4_O_DST), stk_load_raw32(ip + STK_IP4_O_SRC),
+					    stk_be16(tcp + STK_TCP_O_DPORT), stk_be16(tcp + STK_TCP_O_SPORT));
+		k->ip = ip;
 		__builtin_prefetch(&t->buckets[k->hv & t->bucket_mask]);
 		if (t->sc_count)
 			__builtin_prefetch(&t->sc_buckets[k->hv & t->sc_mask]);

@@ -95,17 +95,18 @@ static inline void stk_tcp_options_input(struct stk_ctx *ctx, const uint8_t *o, 
  * new SYN would evict. */
 #define STK_TCP_HINT_AHEAD 4
 
-static inline uint64_t stk_tcp_rx_tuple_hash(struct stk_ctx *ctx, uint32_t lip, uint32_t rip, uint16_t lport, uint16_t rport)
+/* The tuple hash of the segment whose IPv4 header is at ip: the burst's
+ * hint when that header was hashed ahead (the same bytes), else now. */
+static inline uint64_t stk_tcp_rx_tuple_hash(struct stk_ctx *ctx, const uint8_t *ip, uint32_t lip, uint32_t rip,
+					     uint16_t lport, uint16_t rport)
 {
 	struct stk_tcp *t = ctx->tcp;
 	unsigned i = ctx->burst_i;
-	if (i >= t->hint_n)
+	if (i >= t->hint_n || t->hints[i].ip != ip)
 		return stk_flow_tuple_hash(t, lip, rip, lport, rport);
 	const struct stk_tcp_hint *k = &t->hints[i];
-	if (!k->ok || k->lip != lip || k->rip != rip || k->lport != lport || k->rport != rport)
-		return stk_flow_tuple_hash(t, lip, rip, lport, rport);
 	unsigned j = i + STK_TCP_HINT_AHEAD;
-	if (j < t->hint_n && t->hints[j].ok) {
+	if (j < t->hint_n && t->hints[j].ip) {
 		uint64_t hj = t->hints[j].hv;
 		uint32_t fi = t->buckets[hj & t->bucket_mask];
 		if (fi != STK_NONE)
