@@ -310,7 +310,7 @@ static void ipv4_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8
 		ctx->cnt.drop_ip_len++;
 		return;
 	}
-	if ((hlen == STK_IP4_MIN_HLEN ? stk_csum_ip20(ip) : stk_csum(ip, hlen)) != 0) {
+	if (hlen == STK_IP4_MIN_HLEN ? !stk_csum_ip20_ok(ip) : stk_csum(ip, hlen) != 0) {
 		ctx->cnt.drop_ip_csum++;
 		return;
 	}

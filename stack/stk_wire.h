@@ -184,9 +184,21 @@ static inline uint16_t stk_csum(const uint8_t *p, size_t len)
 	return stk_csum_fold(stk_csum_add(0, p, len));
 }
 
-/* The checksum of a 20-byte IPv4 header (no options), 0 when it is right:
- * three loads, no loop. */
-static inline uint16_t stk_csum_ip20(const uint8_t *ip)
+/* Whether a native-order sum (with end-around carries) is all ones, i.e.
+ * the data it covers, checksum included, verify: no swap is needed, all
+ * ones are all ones in either byte order (RFC 1071 2(B)). */
+static inline bool stk_csum_native_ok(uint64_t acc)
+{
+	uint32_t lo = (uint32_t)acc, s32 = lo + (uint32_t)(acc >> 32);
+	s32 += s32 < lo;
+	s32 = (s32 & 0xffff) + (s32 >> 16);
+	s32 = (s32 & 0xffff) + (s32 >> 16);
+	return s32 == 0xffff;
+}
+
+/* Whether a 20-byte IPv4 header (no options) has the right checksum:
+ * three loads, no loop, no swap. */
+static inline bool stk_csum_ip20_ok(const uint8_t *ip)
 {
 	uint64_t a, b;
 	uint32_t c;
@@ -197,7 +209,7 @@ static inline uint16_t stk_csum_ip20(const uint8_t *ip)
 	acc += acc < b;
 	acc += c;
 	acc += acc < c;
-	return stk_csum_fold(stk_csum_native_fold(acc));
+	return stk_csum_native_ok(acc);
 }
 
 /* True when a TCP/UDP segment's checksum is right: the one's-complement
@@ -225,11 +237,7 @@ static inline bool stk_l4_csum_ok(const uint8_t *p, size_t len, uint32_t src_raw
 	uint64_t t = stk_csum_native_tail(p, len);
 	acc += t;
 	acc += acc < t;
-	uint32_t lo = (uint32_t)acc, s32 = lo + (uint32_t)(acc >> 32);
-	s32 += s32 < lo;
-	s32 = (s32 & 0xffff) + (s32 >> 16);
-	s32 = (s32 & 0xffff) + (s32 >> 16);
-	return s32 == 0xffff;
+	return stk_csum_native_ok(acc);
 }
 
 /* RFC 1624 eqn. 3: new checksum after one 16-bit word changed from old_w
