@@ -127,7 +127,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 					    has_ts(s) ? s->tsval : 0, s->urp};
 		stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
 	} else {
-		stk_tcp_send_synack(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport, isn, s->seq + 1,
+		stk_tcp_synack_emit(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport, isn, s->seq + 1,
 				    &si);
 	}
 	if (f)
