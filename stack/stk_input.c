@@ -337,7 +337,7 @@ static void ipv4_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8
 		icmp_input(ctx, p, h, f, ip, hlen, tot_len, tx, tx_cap, n_tx);
 		return;
 	case STK_IPPROTO_TCP:
-		stk_tcp_input(ctx, p, h, f, ip, hlen, tot_len, tx, tx_cap, n_tx);
+		stk_tcp_input(ctx, p, h, ip, hlen, tot_len);
 		return;
 	case STK_IPPROTO_UDP:
 		stk_udp_input(ctx, p, h, f, ip, hlen, tot_len, tx, tx_cap, n_tx);
@@ -351,8 +351,8 @@ static void ipv4_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8
 unsigned stk_input_burst(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigned n,
 			 struct stk_pkt **tx, unsigned tx_cap, unsigned *n_tx)
 {
-	if (ctx->tcp && n > 1)
-		stk_tcp_burst_prepare(ctx, rx, n);
+	if (ctx->tcp)
+		stk_tcp_burst_begin(ctx, rx, n, tx, tx_cap, n_tx);
 	for (unsigned i = 0; i < n; i++) {
 		const struct stk_pkt *p = rx[i];
 		ctx->burst_i = i;
@@ -386,7 +386,7 @@ unsigned stk_input_burst(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigne
 			break;
 		}
 	}
-	if (ctx->tcp && n > 1)
+	if (ctx->tcp)
 		stk_tcp_burst_end(ctx);
 	return n;
 }

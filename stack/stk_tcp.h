@@ -207,10 +207,11 @@ unsigned stk_timers_advance(struct stk_ctx *ctx, uint64_t now_ns, struct stk_pkt
 bool stk_timers_pending(const struct stk_ctx *ctx);
 
 /* Called by stk_input.c's IPv4 demultiplexer for a validated packet (header
- * checksum, lengths, no fragment) addressed to h. */
-void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *f,
-		   const uint8_t *ip, unsigned hlen, unsigned tot_len, struct stk_pkt **tx,
-		   unsigned tx_cap, unsigned *n_tx);
+ * checksum, lengths, no fragment) addressed to h, inside stk_input_burst,
+ * which points the TCP context's output (tx, tx_cap, n_tx) at the burst's
+ * answer array for the whole burst: six arguments, all in registers. */
+void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *ip,
+		   unsigned hlen, unsigned tot_len);
 void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *f,
 		   const uint8_t *ip, unsigned hlen, unsigned tot_len, struct stk_pkt **tx,
 		   unsigned tx_cap, unsigned *n_tx);
@@ -220,7 +221,8 @@ void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
  * burst wait for memory together rather than one after another (called by
  * stk_input_burst; the hashes are checked against each frame's tuple when
  * used). */
-void stk_tcp_burst_prepare(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigned n);
+void stk_tcp_burst_begin(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigned n, struct stk_pkt **tx,
+			 unsigned tx_cap, unsigned *n_tx);
 void stk_tcp_burst_end(struct stk_ctx *ctx);
 
 /* Occupancy, for stats and tests. */

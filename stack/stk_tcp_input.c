@@ -518,10 +518,10 @@ void stk_tcp_flow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct st
 	stk_tcp_output(ctx, f);
 }
 
-void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *f,
-		   const uint8_t *ip, unsigned hlen, unsigned tot_len, struct stk_pkt **tx,
-		   unsigned tx_cap, unsigned *n_tx)
+void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *ip,
+		   unsigned hlen, unsigned tot_len)
 {
+	const uint8_t *f = p->data; /* the frame (of the last fragment, for a reassembled datagram) */
 	struct stk_tcp *t = ctx->tcp;
 	if (!t) {
 		ctx->cnt.drop_ip_proto++;
@@ -567,9 +567,6 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 		.optlen = doff - STK_TCP_HLEN,
 	};
 	stk_tcp_options_input(ctx, tcp + STK_TCP_HLEN, doff - STK_TCP_HLEN, &s);
-	t->tx = tx;
-	t->tx_cap = tx_cap;
-	t->n_tx = n_tx;
 	pc.hv = stk_tcp_rx_tuple_hash(ctx, ip, lip, rip, pc.lport, pc.rport);
 	struct stk_tcp_flow *fl = stk_flow_lookup_h(t, pc.hv, lip, rip, pc.lport, pc.rport);
 	if (fl && fl->host_idx != (uint32_t)(h - ctx->hosts->hosts)) {
@@ -591,6 +588,4 @@ void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 		ctx->cnt.drop_tcp_port++; /* a steering leg that just closed: silence */
 	if (t->pend_head != STK_NONE)
 		stk_tcp_flush_pending(ctx);
-	t->tx = NULL;
-	t->n_tx = NULL;
 }

@@ -263,7 +263,7 @@ struct stk_tcp {
 	 * flood comes from one address: one hash per peer, not per SYN) */
 	uint32_t tso_lip, tso_rip, tso_val;
 	bool tso_valid;
-	/* per-frame hints of the burst being handled (stk_tcp_burst_prepare):
+	/* per-frame hints of the burst being handled (stk_tcp_burst_begin):
 	 * the tuple hash of the segment whose IPv4 header is at ip (NULL: not
 	 * hashed ahead). The frame's bytes do not change during the burst,
 	 * so a segment handled from that very header has that very tuple. */

@@ -1,5 +1,5 @@
 /* TCP receive helpers: option parsing (with a memo of the last layout)
- * and the per-burst tuple hashes (stk_tcp_burst_prepare), both on the
+ * and the per-burst tuple hashes (stk_tcp_burst_begin), both on the
  * per-segment path of stk_tcp_input. */
 #include "stack/stk_tcp_seg.h"
 
@@ -95,11 +95,21 @@ void stk_tcp_options_parse(struct stk_ctx *ctx, const uint8_t *o, unsigned len, 
 
 /* ---- bursts ---------------------------------------------------------------- */
 
-/* Frames whose tuple is hashed ahead: IPv4 without options, TCP, not a
- * fragment (a reassembled datagram is hashed when it is handled). */
-void stk_tcp_burst_prepare(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigned n)
+/* A burst starts: TCP's (and UDP's) answers from any of its frames go to
+ * tx (set once here instead of per segment), and the frames whose tuple is
+ * hashed ahead are: IPv4 without options, TCP, not a fragment (a
+ * reassembled datagram is hashed when it is handled). */
+void stk_tcp_burst_begin(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigned n, struct stk_pkt **tx,
+			 unsigned tx_cap, unsigned *n_tx)
 {
 	struct stk_tcp *t = ctx->tcp;
+	t->tx = tx;
+	t->tx_cap = tx_cap;
+	t->n_tx = n_tx;
+	if (n < 2) { /* nothing to overlap */
+		t->hint_n = 0;
+		return;
+	}
 	if (n > STK_TCP_HINTS)
 		n = STK_TCP_HINTS;
 	for (unsigned i = 0; i < n; i++) {
@@ -124,6 +134,9 @@ void stk_tcp_burst_prepare(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsig
 
 void stk_tcp_burst_end(struct stk_ctx *ctx)
 {
-	ctx->tcp->hint_n = 0;
+	struct stk_tcp *t = ctx->tcp;
+	t->hint_n = 0;
+	t->tx = NULL; /* no output outside a burst or a timer tick */
+	t->n_tx = NULL;
 }
 

@@ -110,9 +110,8 @@ void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 	ctx->cnt.udp_rx++;
 	uint16_t sport = stk_be16(udp), dport = stk_be16(udp + 2);
 	stk_l4_event(ctx, STK_EV_UDP, p, h, f, ip, sport, dport, ulen - STK_UDP_HLEN);
-	t->tx = tx;
-	t->tx_cap = tx_cap;
-	t->n_tx = n_tx;
+	/* TCP's output (t->tx) points at this burst's answers
+	 * (stk_input_burst). */
 	const struct stk_listener *l = dport ? stk_listen_find(t, h->ip_raw, STK_IPPROTO_UDP, dport) : NULL;
 	if (l) {
 		ctx->cnt.udp_delivered++;
@@ -133,8 +132,6 @@ void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host
 	} else {
 		port_unreachable(ctx, h, f, ip, hlen, tot_len);
 	}
-	t->tx = NULL;
-	t->n_tx = NULL;
 }
 
 /* A datagram larger than the link: built whole in the reassembly scratch

@@ -51,7 +51,7 @@ struct fz {
 	const uint8_t *in, *end;
 	const uint8_t *fixed_opts; /* the next segment's options, when set */
 	unsigned fixed_len;
-	/* frames held to go in as one burst (stk_tcp_burst_prepare's hashes
+	/* frames held to go in as one burst (stk_tcp_burst_begin's hashes
 	 * ahead); batch 0 or 1: each frame alone */
 	unsigned batch, nq;
 	unsigned qlen[8];

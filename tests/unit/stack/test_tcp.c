@@ -533,7 +533,7 @@ static void test_send_backpressure(void)
 }
 
 /* A burst is handled as its frames one by one would be: stk_input_burst
- * hashes the TCP frames ahead (stk_tcp_burst_prepare) and must give the
+ * hashes the TCP frames ahead (stk_tcp_burst_begin) and must give the
  * same answers, byte for byte, for SYNs, a retransmitted SYN, ACKs and
  * RSTs on half-open connections, closed ports, frames with IP options, a
  * fragment, a truncated frame and a VLAN-tagged one. */
