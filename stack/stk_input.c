@@ -294,15 +294,18 @@ static void ipv4_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8
 		ctx->cnt.drop_eth_src++;
 		return;
 	}
-	if ((ip[STK_IP4_O_VIHL] >> 4) != 4) {
-		ctx->cnt.drop_ip_version++;
-		return;
-	}
-	unsigned hlen = (ip[STK_IP4_O_VIHL] & 0x0f) * 4u;
 	size_t avail = (size_t)(c->end - ip);
-	if (hlen < STK_IP4_MIN_HLEN || hlen > avail) {
-		ctx->cnt.drop_ip_hlen++;
-		return;
+	unsigned hlen = STK_IP4_MIN_HLEN; /* version 4, no options: nearly every packet (and avail >= 20) */
+	if (ip[STK_IP4_O_VIHL] != 0x45) {
+		if ((ip[STK_IP4_O_VIHL] >> 4) != 4) {
+			ctx->cnt.drop_ip_version++;
+			return;
+		}
+		hlen = (ip[STK_IP4_O_VIHL] & 0x0f) * 4u;
+		if (hlen < STK_IP4_MIN_HLEN || hlen > avail) {
+			ctx->cnt.drop_ip_hlen++;
+			return;
+		}
 	}
 	unsigned tot_len = stk_be16(ip + STK_IP4_O_LEN);
 	/* The frame may carry Ethernet padding past tot_len, never less. */

@@ -230,6 +230,9 @@ struct stk_tcp {
 	/* ports */
 	struct stk_listener *listen;
 	uint32_t listen_mask, n_listen;
+	/* the last TCP listener found (a scan or flood hits one port): a slot
+	 * of listen, checked by value, cleared whenever slots move */
+	const struct stk_listener *listen_last;
 	/* where output goes during a burst / an advance */
 	struct stk_pkt **tx;
 	unsigned tx_cap;
@@ -545,6 +548,17 @@ static inline const struct stk_listener *stk_listen_find(const struct stk_tcp *t
 		if (l->ip_raw == ip_raw && l->proto == proto && l->port == port)
 			return l;
 	}
+}
+/* stk_listen_find for TCP, through the last-hit slot. */
+static inline const struct stk_listener *stk_listen_find_tcp(struct stk_tcp *t, uint32_t ip_raw, uint16_t port)
+{
+	const struct stk_listener *l = t->listen_last;
+	if (l && l->ip_raw == ip_raw && l->port == port && l->proto == STK_IPPROTO_TCP)
+		return l;
+	l = stk_listen_find(t, ip_raw, STK_IPPROTO_TCP, port);
+	if (l)
+		t->listen_last = l;
+	return l;
 }
 void stk_listen_destroy(struct stk_tcp *t);
 

@@ -40,6 +40,7 @@ static int grow(struct stk_tcp *t)
 	free(t->listen);
 	t->listen = tab;
 	t->listen_mask = n - 1;
+	t->listen_last = NULL;
 	return 0;
 }
 
@@ -77,6 +78,7 @@ int stk_unlisten(struct stk_ctx *ctx, uint32_t ip_raw, uint8_t proto, uint16_t p
 		return -ENOENT;
 	uint32_t mask = t->listen_mask;
 	uint32_t hole = (uint32_t)(l - t->listen), j = hole;
+	t->listen_last = NULL; /* slots move below */
 	t->listen[hole].proto = 0;
 	t->n_listen--;
 	/* Backward-shift deletion (see stk_hosts.c). */
@@ -99,6 +101,7 @@ void stk_listen_destroy(struct stk_tcp *t)
 {
 	free(t->listen);
 	t->listen = NULL;
+	t->listen_last = NULL;
 	t->listen_mask = 0;
 	t->n_listen = 0;
 }

@@ -218,7 +218,7 @@ static void noflow_answer(struct stk_ctx *ctx, const struct pkt_ctx *pc, enum st
 
 void stk_tcp_noflow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct seg *s)
 {
-	const struct stk_listener *l = stk_listen_find(ctx->tcp, pc->h->ip_raw, STK_IPPROTO_TCP, pc->lport);
+	const struct stk_listener *l = stk_listen_find_tcp(ctx->tcp, pc->h->ip_raw, pc->lport);
 	uint8_t fl = s->flags;
 	if (fl & STK_TH_RST) {
 		ctx->cnt.drop_tcp_noflow_rst++; /* never answer a RST */

@@ -1060,8 +1060,19 @@ static void test_listen_table(void)
 		      present[q];
 		/* Same address and port over UDP is another entry. */
 		ok &= stk_listen_find(l.ctx.tcp, q * 2654435761u, STK_IPPROTO_UDP, (uint16_t)(1 + q % 5)) == NULL;
+		/* The last-hit slot: the same answer, twice (hit), and after
+		 * the table changed under it (grow, backward shifts). */
+		for (int twice = 0; twice < 2; twice++)
+			ok &= (stk_listen_find_tcp(l.ctx.tcp, q * 2654435761u, (uint16_t)(1 + q % 5)) != NULL) == present[q];
+		/* The entry just changed, which the slot may hold. */
+		ok &= (stk_listen_find_tcp(l.ctx.tcp, ip, port) != NULL) == present[k];
 	}
 	CHECK(ok);
+	/* Found, removed, looked for again: gone (not the stale slot). */
+	CHECK_EQ(stk_listen(&l.ctx, 77, STK_IPPROTO_TCP, 9, &tl_service, NULL), 0);
+	CHECK(stk_listen_find_tcp(l.ctx.tcp, 77, 9) != NULL);
+	CHECK_EQ(stk_unlisten(&l.ctx, 77, STK_IPPROTO_TCP, 9), 0);
+	CHECK(stk_listen_find_tcp(l.ctx.tcp, 77, 9) == NULL);
 	CHECK_EQ(stk_listen(&l.ctx, 1, STK_IPPROTO_TCP, 0, &tl_service, NULL), -EINVAL);
 	CHECK_EQ(stk_listen(&l.ctx, 1, 47, 5, &tl_service, NULL), -EINVAL);
 	tl_free(&l);
