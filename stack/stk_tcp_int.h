@@ -652,7 +652,9 @@ stk_tcp_synack_emit(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_
 	d = (d & 0xffff) + (d >> 16);
 	d = (uint16_t)(d << 8 | d >> 8);
 	stk_put_be16(ip + STK_IP4_O_CSUM, stk_csum_fold(fc->ip_sum + id + d));
-	uint32_t sum = fc->tcp_sum + d + lport + rport + stk_synack_sum32(iss) + stk_synack_sum32(ack);
+	/* 32-bit fields whole into a 64-bit sum, folded once at the end
+	 * (2^16 = 1 modulo 0xffff: a 32-bit value sums as its two halves) */
+	uint64_t sum = (uint64_t)fc->tcp_sum + d + lport + rport + iss + ack;
 	stk_put_be16(tcp + STK_TCP_O_SPORT, lport);
 	stk_put_be16(tcp + STK_TCP_O_DPORT, rport);
 	stk_put_be32(tcp + STK_TCP_O_SEQ, iss);
@@ -669,9 +671,14 @@ stk_tcp_synack_emit(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_
 	if (m->ts_off != 0xff) {
 		stk_put_be32(opt + m->ts_off + 2, si->ts_val);
 		stk_put_be32(opt + m->ts_off + 6, si->ts_ecr);
-		sum += stk_synack_field_sum(stk_synack_sum32(si->ts_val) + stk_synack_sum32(si->ts_ecr), m->ts_off + 2u);
+		uint64_t ts = (uint64_t)si->ts_val + si->ts_ecr;
+		if (m->ts_off & 1) /* odd offset: the halves' sum, swapped (stk_synack_field_sum) */
+			ts = stk_synack_field_sum(stk_synack_sum32((uint32_t)ts) + (uint32_t)(ts >> 32), m->ts_off + 2u);
+		sum += ts;
 	}
-	stk_put_be16(tcp + STK_TCP_O_CSUM, stk_csum_fold(sum));
+	uint32_t s32 = (uint32_t)sum + (uint32_t)(sum >> 32);
+	s32 += s32 < (uint32_t)(sum >> 32);
+	stk_put_be16(tcp + STK_TCP_O_CSUM, stk_csum_fold(s32));
 	stk_l4_tx_put(ctx, out);
 	ctx->cnt.tcp_synack_sent++;
 }
