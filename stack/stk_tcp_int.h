@@ -726,6 +726,26 @@ static inline uint32_t stk_tcp_tsval_at(const struct stk_ctx *ctx, const struct 
 	return hz ? offset + stk_tcp_clock(ctx, hz) : 0;
 }
 
+/* The same for a connection's 4-tuple and its host's policy p (looked up
+ * once by the caller): for answers sent without a flow. */
+static inline uint32_t stk_tcp_tsval_pol(struct stk_ctx *ctx, const struct stk_host *h,
+					 const struct stk_tcp_policy *p, uint32_t lip, uint32_t rip, uint16_t lport,
+					 uint16_t rport)
+{
+	uint64_t hz = p->ts.hz;
+	if (!hz)
+		return 0;
+	const struct stk_tcp *t = ctx->tcp;
+	uint8_t scope = p->ts.scope;
+	uint32_t off;
+	if (scope != STK_TS_PER_FLOW && t->tso_valid && t->tso_lip == lip &&
+	    t->tso_rip == (scope == STK_TS_PER_PEER ? rip : 0))
+		off = t->tso_val;
+	else
+		off = stk_tcp_ts_offset_slow(ctx, h, lip, rip, lport, rport);
+	return off + stk_tcp_clock(ctx, hz);
+}
+
 /* The same for a connection's 4-tuple (its offset as stk_tcp_ts_offset
  * keys it): for answers sent without a flow. */
 static inline uint32_t stk_tcp_tsval_tuple(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
@@ -737,6 +757,15 @@ static inline uint32_t stk_tcp_tsval_tuple(struct stk_ctx *ctx, const struct stk
 }
 /* tuple_hash: stk_flow_tuple_hash() of the connection. */
 uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_hash);
+/* The same with h's policy p at hand: RFC 6528's hash + clock (most
+ * personas) inline, the other rules through stk_tcp_isn. */
+static inline uint32_t stk_tcp_isn_pol(struct stk_ctx *ctx, struct stk_host *h, const struct stk_tcp_policy *p,
+				       uint64_t tuple_hash)
+{
+	if (p->isn.kind == STK_ISN_HASH_CLOCK)
+		return (uint32_t)(tuple_hash >> 32) + stk_tcp_clock(ctx, p->isn.rate_hz);
+	return stk_tcp_isn(ctx, h, tuple_hash);
+}
 void stk_tcp_arm_rto(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 /* In-order data was just delivered: acknowledge it now or arm the delayed
  * ACK, as the persona says (clears STK_F_ACK_NOW when the ACK may wait). */

@@ -64,11 +64,11 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	uint8_t syn_bits = s->syn_bits;
 	if ((s->flags & (STK_TH_ECE | STK_TH_CWR)) == (STK_TH_ECE | STK_TH_CWR))
 		syn_bits |= STK_SYN_ECN;
-	if ((syn_bits & STK_SYN_ECN) && stk_host_pol(pc->h)->ecn_silent) {
+	const struct stk_tcp_policy *pol = stk_host_pol(pc->h);
+	if ((syn_bits & STK_SYN_ECN) && pol->ecn_silent) {
 		ctx->cnt.drop_tcp_ecn_syn++;
 		return;
 	}
-	const struct stk_tcp_policy *pol = stk_host_pol(pc->h);
 	const struct stk_syn_exact *x = NULL;
 	if (pol->exact) {
 		x = stk_syn_exact_find(pol, s->opts, s->optlen, (s->syn_bits & STK_SYN_MSS) ? s->mss : 0,
@@ -85,14 +85,13 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	if (t->half_open + t->sc_count < t->cfg.syn_cookie_threshold) {
 		/* A SYN-cache entry; a full flow only when the cache has no
 		 * queue for this persona's retransmission delay. */
-		e = stk_sc_add(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport,
-			       stk_host_pol(pc->h)->rto_init_ms);
+		e = stk_sc_add(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport, pol->rto_init_ms);
 		if (!e)
 			f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 	}
 	/* The same clock for every kind of answer: the connection's offset
 	 * (a flow made later computes the same one). */
-	si.ts_val = stk_tcp_tsval_tuple(ctx, pc->h, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
+	si.ts_val = stk_tcp_tsval_pol(ctx, pc->h, pol, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 	uint32_t isn;
 	if (!f && !e) {
 		/* Too many half-open connections (or no room): answer with a
@@ -101,7 +100,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		ctx->cnt.tcp_syncookies_sent++;
 		t->cookie_until_ns = ctx->now_ns + 130ull * 1000000000ull;
 	} else {
-		isn = stk_tcp_isn(ctx, pc->h, pc->hv);
+		isn = stk_tcp_isn_pol(ctx, pc->h, pol, pc->hv);
 		if (x && x->seq_probe)
 			isn = stk_isn_probe(ctx, pc->h, pc->rip, x->seq_probe, isn);
 	}
@@ -118,7 +117,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	} else if (f) {
 		/* One template look-up for the flow and its SYN-ACK (after
 		 * stk_flow_new_h: an eviction runs service callbacks). */
-		si.tmpl = stk_synack_tmpl_get(ctx, stk_host_pol(pc->h), syn_bits);
+		si.tmpl = stk_synack_tmpl_get(ctx, pol, syn_bits);
 		flow_init_from_syn(ctx, f, pc->h, pc->f + STK_ETH_O_SRC, l, syn_bits, peer_mss, s->ws, s->seq, isn,
 				   s->wnd, s->tsval, si.tmpl);
 	}
