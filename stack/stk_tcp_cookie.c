@@ -24,42 +24,13 @@
  */
 #include "stack/stk_tcp_int.h"
 
-static const uint16_t mss_table[4] = {536, 1300, 1440, 1460};
-
-#define COOKIE_PERIOD_NS (64ull * 1000000000ull)
-
-static uint32_t cookie_mac(const struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn, uint64_t period,
-			   uint32_t info)
-{
-	/* period mod 2^21 (4 000 years of 64 s periods); info < 2^11 */
-	uint64_t w1 = (uint64_t)peer_isn << 32 | (period & 0x1fffff) << 11 | info;
-	return (uint32_t)(stk_prf(&ctx->tcp->cookie_prf, tuple_hash, w1) >> 43);
-}
-
-uint32_t stk_cookie_make(struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn, uint8_t syn_bits,
-			 uint16_t peer_mss, uint8_t peer_ws)
-{
-	uint32_t mi = 3;
-	while (mi && mss_table[mi] > peer_mss)
-		mi--;
-	uint32_t info = mi << 2;
-	if (syn_bits & STK_SYN_WS)
-		info |= (uint32_t)((peer_ws > 14 ? 14 : peer_ws) + 1) << 4;
-	if (syn_bits & STK_SYN_SACK)
-		info |= 1u << 8;
-	if (syn_bits & STK_SYN_TS)
-		info |= 1u << 9;
-	if (syn_bits & STK_SYN_MSS)
-		info |= 1u << 10;
-	uint64_t period = ctx->now_ns / COOKIE_PERIOD_NS;
-	info |= (uint32_t)(period & 3);
-	return cookie_mac(ctx, tuple_hash, peer_isn, period, info & 0x7fc) << 11 | info;
-}
+/* The encoding (stk_cookie_make, its MAC and MSS table) is inline in
+ * stk_tcp_int.h: it runs for every SYN of a flood. */
 
 int stk_cookie_check(struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn, uint32_t cookie,
 		     uint8_t *syn_bits, uint16_t *peer_mss, uint8_t *peer_ws)
 {
-	uint64_t now = ctx->now_ns / COOKIE_PERIOD_NS, period;
+	uint64_t now = ctx->now_ns / STK_COOKIE_PERIOD_NS, period;
 	if ((now & 3) == (cookie & 3))
 		period = now;
 	else if (now && ((now - 1) & 3) == (cookie & 3))
@@ -67,7 +38,7 @@ int stk_cookie_check(struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn
 	else
 		return -1;
 	uint32_t info = cookie & 0x7ff;
-	if (cookie_mac(ctx, tuple_hash, peer_isn, period, info & 0x7fc) != cookie >> 11)
+	if (stk_cookie_mac(ctx, tuple_hash, peer_isn, period, info & 0x7fc) != cookie >> 11)
 		return -1;
 	uint8_t bits = 0;
 	uint32_t ws = (info >> 4) & 0xf;
@@ -83,7 +54,7 @@ int stk_cookie_check(struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn
 		bits |= STK_SYN_TS;
 	if (info & (1u << 10))
 		bits |= STK_SYN_MSS;
-	*peer_mss = (bits & STK_SYN_MSS) ? mss_table[(info >> 2) & 3] : STK_TCP_DEFAULT_MSS;
+	*peer_mss = (bits & STK_SYN_MSS) ? stk_cookie_mss[(info >> 2) & 3] : STK_TCP_DEFAULT_MSS;
 	*syn_bits = bits;
 	return 0;
 }

@@ -837,8 +837,38 @@ unsigned stk_sc_expire(struct stk_ctx *ctx, uint32_t now_ms);
 /* ---- cookies (stk_tcp_cookie.c) -------------------------------------- */
 /* tuple_hash: stk_flow_tuple_hash() of the connection (the MAC covers the
  * 4-tuple through it). */
-uint32_t stk_cookie_make(struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn, uint8_t syn_bits,
-			 uint16_t peer_mss, uint8_t peer_ws);
+static const uint16_t stk_cookie_mss[4] = {536, 1300, 1440, 1460};
+
+#define STK_COOKIE_PERIOD_NS (64ull * 1000000000ull)
+
+static inline uint32_t stk_cookie_mac(const struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn,
+				      uint64_t period, uint32_t info)
+{
+	/* period mod 2^21 (4 000 years of 64 s periods); info < 2^11 */
+	uint64_t w1 = (uint64_t)peer_isn << 32 | (period & 0x1fffff) << 11 | info;
+	return (uint32_t)(stk_prf(&ctx->tcp->cookie_prf, tuple_hash, w1) >> 43);
+}
+
+/* The cookie for a SYN (layout: stk_tcp_cookie.c). */
+static inline uint32_t stk_cookie_make(struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn, uint8_t syn_bits,
+				       uint16_t peer_mss, uint8_t peer_ws)
+{
+	uint32_t mi = 3;
+	while (mi && stk_cookie_mss[mi] > peer_mss)
+		mi--;
+	uint32_t info = mi << 2;
+	if (syn_bits & STK_SYN_WS)
+		info |= (uint32_t)((peer_ws > 14 ? 14 : peer_ws) + 1) << 4;
+	if (syn_bits & STK_SYN_SACK)
+		info |= 1u << 8;
+	if (syn_bits & STK_SYN_TS)
+		info |= 1u << 9;
+	if (syn_bits & STK_SYN_MSS)
+		info |= 1u << 10;
+	uint64_t period = ctx->now_ns / STK_COOKIE_PERIOD_NS;
+	info |= (uint32_t)(period & 3);
+	return stk_cookie_mac(ctx, tuple_hash, peer_isn, period, info & 0x7fc) << 11 | info;
+}
 /* 0 and the SYN's bits/MSS/shift, or -1 when the ACK does not carry a
  * cookie we issued in the last two periods. */
 int stk_cookie_check(struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn, uint32_t cookie,

@@ -78,8 +78,8 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 			return;
 		}
 	}
-	uint16_t peer_mss = (s->syn_bits & STK_SYN_MSS) && s->mss ? s->mss : STK_TCP_DEFAULT_MSS;
-	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, has_ts(s) ? s->tsval : 0, NULL};
+	uint16_t peer_mss = s->mss ? s->mss : STK_TCP_DEFAULT_MSS; /* no option, or 0 */
+	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, s->tsval, NULL};
 	struct stk_tcp_flow *f = NULL;
 	struct stk_syn_ent *e = NULL;
 	if (t->half_open + t->sc_count < t->cfg.syn_cookie_threshold) {

@@ -16,6 +16,9 @@ struct seg {
 	const uint8_t *opts;   /* the option bytes as received */
 	unsigned optlen;
 	uint8_t syn_bits;      /* STK_SYN_* found in the options */
+	/* 0 unless their option was present (the segment starts zeroed, the
+	 * walk and the memo set them only with their bit): code may read
+	 * them without testing the bit when 0 is what absence means */
 	uint16_t mss;
 	uint8_t ws;
 	uint32_t tsval, tsecr;
