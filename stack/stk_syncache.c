@@ -61,18 +61,11 @@ void stk_sc_destroy(struct stk_tcp *t)
 	t->sc_count = 0;
 }
 
-static uint32_t idx(const struct stk_tcp *t, const struct stk_syn_ent *e)
+/* The FIFO for this delay when the last one used does not serve it: one
+ * already serving it, else a free one (a FIFO is free when empty), else
+ * STK_SC_FREE. */
+uint8_t stk_sc_queue_for_slow(struct stk_tcp *t, uint32_t delay_ms)
 {
-	return (uint32_t)(e - t->sc);
-}
-
-/* The FIFO for this delay: the one already serving it, else a free one
- * (a FIFO is free when empty), else STK_SC_FREE. */
-static uint8_t queue_for(struct stk_tcp *t, uint32_t delay_ms)
-{
-	unsigned last = t->sc_last_q; /* a flood repeats one delay */
-	if (t->sc_q[last].delay_ms == delay_ms && t->sc_q[last].head != STK_NONE)
-		return (uint8_t)last;
 	unsigned empty = STK_SC_FREE;
 	for (unsigned q = 0; q < STK_SC_QUEUES; q++) {
 		if (t->sc_q[q].delay_ms == delay_ms && t->sc_q[q].head != STK_NONE) {
@@ -87,82 +80,6 @@ static uint8_t queue_for(struct stk_tcp *t, uint32_t delay_ms)
 		t->sc_last_q = (uint8_t)empty;
 	}
 	return (uint8_t)empty;
-}
-
-static void q_append(struct stk_tcp *t, uint32_t i, uint8_t q)
-{
-	struct stk_syn_ent *e = &t->sc[i];
-	e->q = q;
-	e->q_next = STK_NONE;
-	e->q_prev = t->sc_q[q].tail;
-	if (e->q_prev != STK_NONE)
-		t->sc[e->q_prev].q_next = i;
-	else
-		t->sc_q[q].head = i;
-	t->sc_q[q].tail = i;
-}
-
-static void q_unlink(struct stk_tcp *t, struct stk_syn_ent *e)
-{
-	uint8_t q = e->q;
-	if (e->q_prev != STK_NONE)
-		t->sc[e->q_prev].q_next = e->q_next;
-	else
-		t->sc_q[q].head = e->q_next;
-	if (e->q_next != STK_NONE)
-		t->sc[e->q_next].q_prev = e->q_prev;
-	else
-		t->sc_q[q].tail = e->q_prev;
-}
-
-/* Out of its chain, the slot free (the caller has taken it off its queue). */
-static void release(struct stk_tcp *t, struct stk_syn_ent *e)
-{
-	uint32_t i = idx(t, e);
-	uint32_t *pp = &t->sc_buckets[e->hash & t->sc_mask];
-	while (*pp != i)
-		pp = &t->sc[*pp].hnext;
-	*pp = e->hnext;
-	e->q = STK_SC_FREE;
-	t->sc_count--;
-}
-
-void stk_sc_free(struct stk_tcp *t, struct stk_syn_ent *e)
-{
-	q_unlink(t, e);
-	release(t, e);
-}
-
-struct stk_syn_ent *stk_sc_add(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, uint32_t rip, uint16_t lport,
-			       uint16_t rport, uint32_t delay_ms)
-{
-	struct stk_tcp *t = ctx->tcp;
-	uint32_t i = t->sc_next;
-	struct stk_syn_ent *e = &t->sc[i];
-	if (e->q != STK_SC_FREE) {
-		/* Full: the oldest half-open connection makes room. */
-		ctx->cnt.tcp_syncache_evicted++;
-		stk_sc_free(t, e);
-	}
-	uint8_t q = queue_for(t, delay_ms);
-	if (q == STK_SC_FREE) {
-		ctx->cnt.tcp_syncache_no_queue++;
-		return NULL;
-	}
-	t->sc_next = i + 1 < t->sc_cap ? i + 1 : 0;
-	e->lip = lip;
-	e->rip = rip;
-	e->lport = lport;
-	e->rport = rport;
-	e->hash = (uint32_t)hv;
-	e->rxt_shift = 0;
-	e->rto_at = stk_now_ms(ctx) + delay_ms;
-	uint32_t *b = &t->sc_buckets[hv & t->sc_mask];
-	e->hnext = *b;
-	*b = i;
-	q_append(t, i, q);
-	t->sc_count++;
-	return e;
 }
 
 /* A due entry: its SYN-ACK again (as a flow in SYN-RECEIVED would send
@@ -188,15 +105,15 @@ static void fire(struct stk_ctx *ctx, struct stk_syn_ent *e)
 	uint64_t d = (uint64_t)p->rto_init_ms << (e->rxt_shift < 16 ? e->rxt_shift : 16);
 	if (d > p->rto_max_ms)
 		d = p->rto_max_ms;
-	q_unlink(t, e);
-	uint8_t q = queue_for(t, (uint32_t)d);
+	stk_sc_q_unlink(t, e);
+	uint8_t q = stk_sc_queue_for(t, (uint32_t)d);
 	if (q == STK_SC_FREE) { /* no queue for that delay: given up early, counted */
 		ctx->cnt.tcp_syncache_no_queue++;
-		release(t, e);
+		stk_sc_release(t, e);
 		return;
 	}
 	e->rto_at = stk_now_ms(ctx) + (uint32_t)d;
-	q_append(t, idx(t, e), q);
+	stk_sc_q_append(t, (uint32_t)(e - t->sc), q);
 }
 
 unsigned stk_sc_expire(struct stk_ctx *ctx, uint32_t now_ms)

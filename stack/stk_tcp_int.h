@@ -823,13 +823,98 @@ static inline struct stk_syn_ent *stk_sc_lookup(struct stk_tcp *t, uint64_t hv, 
 	}
 	return NULL;
 }
+/* The SYN cache's per-SYN operations, inline: a flood runs them for every
+ * SYN (stk_syncache.c has the design, the timers and the rest). */
+uint8_t stk_sc_queue_for_slow(struct stk_tcp *t, uint32_t delay_ms);
+/* The FIFO for this delay (a flood repeats one delay: the last one used),
+ * or STK_SC_FREE when none is free for it. */
+static inline uint8_t stk_sc_queue_for(struct stk_tcp *t, uint32_t delay_ms)
+{
+	unsigned last = t->sc_last_q;
+	if (t->sc_q[last].delay_ms == delay_ms && t->sc_q[last].head != STK_NONE)
+		return (uint8_t)last;
+	return stk_sc_queue_for_slow(t, delay_ms);
+}
+
+static inline void stk_sc_q_append(struct stk_tcp *t, uint32_t i, uint8_t q)
+{
+	struct stk_syn_ent *e = &t->sc[i];
+	e->q = q;
+	e->q_next = STK_NONE;
+	e->q_prev = t->sc_q[q].tail;
+	if (e->q_prev != STK_NONE)
+		t->sc[e->q_prev].q_next = i;
+	else
+		t->sc_q[q].head = i;
+	t->sc_q[q].tail = i;
+}
+
+static inline void stk_sc_q_unlink(struct stk_tcp *t, struct stk_syn_ent *e)
+{
+	uint8_t q = e->q;
+	if (e->q_prev != STK_NONE)
+		t->sc[e->q_prev].q_next = e->q_next;
+	else
+		t->sc_q[q].head = e->q_next;
+	if (e->q_next != STK_NONE)
+		t->sc[e->q_next].q_prev = e->q_prev;
+	else
+		t->sc_q[q].tail = e->q_prev;
+}
+
+/* Out of its chain, the slot free (the caller has taken it off its queue). */
+static inline void stk_sc_release(struct stk_tcp *t, struct stk_syn_ent *e)
+{
+	uint32_t i = (uint32_t)(e - t->sc);
+	uint32_t *pp = &t->sc_buckets[e->hash & t->sc_mask];
+	while (*pp != i)
+		pp = &t->sc[*pp].hnext;
+	*pp = e->hnext;
+	e->q = STK_SC_FREE;
+	t->sc_count--;
+}
+
+static inline void stk_sc_free(struct stk_tcp *t, struct stk_syn_ent *e)
+{
+	stk_sc_q_unlink(t, e);
+	stk_sc_release(t, e);
+}
+
 /* A new entry for the tuple (the oldest one makes room when the cache is
  * full), queued for its first retransmission delay_ms from now; NULL when
  * no queue is free for that delay (the caller keeps a full flow). The
  * caller fills in the connection fields. */
-struct stk_syn_ent *stk_sc_add(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, uint32_t rip, uint16_t lport,
-			       uint16_t rport, uint32_t delay_ms);
-void stk_sc_free(struct stk_tcp *t, struct stk_syn_ent *e);
+static inline struct stk_syn_ent *stk_sc_add(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, uint32_t rip,
+					     uint16_t lport, uint16_t rport, uint32_t delay_ms)
+{
+	struct stk_tcp *t = ctx->tcp;
+	uint32_t i = t->sc_next;
+	struct stk_syn_ent *e = &t->sc[i];
+	if (e->q != STK_SC_FREE) {
+		/* Full: the oldest half-open connection makes room. */
+		ctx->cnt.tcp_syncache_evicted++;
+		stk_sc_free(t, e);
+	}
+	uint8_t q = stk_sc_queue_for(t, delay_ms);
+	if (q == STK_SC_FREE) {
+		ctx->cnt.tcp_syncache_no_queue++;
+		return NULL;
+	}
+	t->sc_next = i + 1 < t->sc_cap ? i + 1 : 0;
+	e->lip = lip;
+	e->rip = rip;
+	e->lport = lport;
+	e->rport = rport;
+	e->hash = (uint32_t)hv;
+	e->rxt_shift = 0;
+	e->rto_at = stk_now_ms(ctx) + delay_ms;
+	uint32_t *b = &t->sc_buckets[hv & t->sc_mask];
+	e->hnext = *b;
+	*b = i;
+	stk_sc_q_append(t, i, q);
+	t->sc_count++;
+	return e;
+}
 /* Retransmit due SYN-ACKs, drop entries out of retries. Returns 1 when it
  * stopped for want of transmit room. */
 unsigned stk_sc_expire(struct stk_ctx *ctx, uint32_t now_ms);
