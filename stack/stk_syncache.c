@@ -18,7 +18,7 @@
  * head is ever due. A delay with no free FIFO (more than STK_SC_QUEUES
  * distinct delays in use) makes the caller fall back to a full flow.
  */
-#include "stack/stk_tcp_int.h"
+#include "stack/stk_tcp_synpath.h"
 
 #include <errno.h>
 #include <stdlib.h>

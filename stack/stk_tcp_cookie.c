@@ -22,7 +22,7 @@
  *              block. A forger's odds are set by the 21 bits.
  * 21 bits of MAC: one forged ACK in two million opens a connection.
  */
-#include "stack/stk_tcp_int.h"
+#include "stack/stk_tcp_synpath.h"
 
 /* The encoding (stk_cookie_make, its MAC and MSS table) is inline in
  * stk_tcp_int.h: it runs for every SYN of a flood. */

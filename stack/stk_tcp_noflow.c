@@ -4,6 +4,7 @@
  * and the persona's answers for closed ports and strays (nmap's T2-T7).
  */
 #include "stack/stk_tcp_seg.h"
+#include "stack/stk_tcp_synpath.h"
 
 #include <string.h>
 

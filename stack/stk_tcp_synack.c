@@ -21,7 +21,7 @@
  * but a compiled persona can be freed and another allocated at the same
  * address when deckies come and go, and every such change moves the epoch.
  */
-#include "stack/stk_tcp_int.h"
+#include "stack/stk_tcp_synpath.h"
 
 #include <string.h>
 
