@@ -275,6 +275,10 @@ struct stk_tcp {
 		const uint8_t *ip;
 	} hints[STK_TCP_HINTS];
 	unsigned hint_n;
+	/* new SYNs of this burst may evict SYN-cache entries (full, and below
+	 * the cookie threshold): only then is the evicted entry's bucket
+	 * worth prefetching */
+	bool hint_evict;
 	/* two clocks' values at clk_now (a burst shares one time: the ISN and
 	 * timestamp clocks are read once per burst, not per SYN) */
 	uint64_t clk_now, clk_hz[2];

@@ -110,6 +110,7 @@ void stk_tcp_burst_begin(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigne
 		t->hint_n = 0;
 		return;
 	}
+	t->hint_evict = t->sc_count >= t->sc_cap && t->half_open + t->sc_count < t->cfg.syn_cookie_threshold;
 	if (n > STK_TCP_HINTS)
 		n = STK_TCP_HINTS;
 	for (unsigned i = 0; i < n; i++) {

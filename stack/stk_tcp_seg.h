@@ -118,10 +118,12 @@ static inline uint64_t stk_tcp_rx_tuple_hash(struct stk_ctx *ctx, const uint8_t 
 			uint32_t si = t->sc_buckets[hj & t->sc_mask];
 			if (si != STK_NONE)
 				__builtin_prefetch(&t->sc[si]);
-			uint32_t v = t->sc_next + STK_TCP_HINT_AHEAD;
-			const struct stk_syn_ent *e = &t->sc[v < t->sc_cap ? v : v - t->sc_cap]; /* cap >= 16 */
-			if (e->q != STK_SC_FREE)
-				__builtin_prefetch(&t->sc_buckets[e->hash & t->sc_mask]);
+			if (t->hint_evict) {
+				uint32_t v = t->sc_next + STK_TCP_HINT_AHEAD;
+				const struct stk_syn_ent *e = &t->sc[v < t->sc_cap ? v : v - t->sc_cap]; /* cap >= 16 */
+				if (e->q != STK_SC_FREE)
+					__builtin_prefetch(&t->sc_buckets[e->hash & t->sc_mask]);
+			}
 		}
 	}
 	return k->hv;
