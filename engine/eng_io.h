@@ -1,7 +1,8 @@
 /* eng_io: packet I/O backends behind one burst interface.
  *
- *   af_packet  TPACKET_V3 mmap rx ring + TPACKET_V2-style tx ring frames on
- *              one socket; any NIC or veth; the default.
+ *   af_packet  mmap rx ring (TPACKET_V2 or V3); transmit by sendmmsg
+ *              (default) or a tx ring (--tx ring); any NIC or veth; the
+ *              default backend.
  *   pcap       read frames from a capture file, write answers to another;
  *              replay tests and offline analysis (needs libpcap).
  *   mem        frames in memory; benchmarks and unit tests.

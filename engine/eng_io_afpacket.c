@@ -212,14 +212,19 @@ static void afp_tx_flush(struct eng_io *io)
 	a->tx_pending = 0;
 }
 
-/* --tx copy: the kernel copies the frames during the call. A frame the
- * socket refuses for lack of buffer is counted with tx_ring_full (the
- * same meaning: no room to queue it). */
+/* --tx copy: the kernel copies the frames during the call. Returns the
+ * frames consumed (sent, or dropped and counted), as the ring path does.
+ * EAGAIN (the socket's send buffer is full) stops the burst: the rest is
+ * counted with tx_ring_full (the same meaning: no room to queue it).
+ * ENOBUFS is one frame lost further down (a full qdisc, a failed
+ * allocation): counted the same way, and the next frame is tried, as
+ * PACKET_LOSS makes the ring skip a refused frame. */
 static unsigned tx_burst_copy(struct afp_io *a, struct stk_pkt *const *pkts, unsigned n)
 {
 	enum { CHUNK = 64 };
 	struct mmsghdr m[CHUNK];
 	struct iovec iov[CHUNK];
+	uint8_t orig[CHUNK]; /* packed entry -> its index in the chunk */
 	unsigned done = 0;
 	while (done < n) {
 		unsigned k = 0;
@@ -237,21 +242,26 @@ static unsigned tx_burst_copy(struct afp_io *a, struct stk_pkt *const *pkts, uns
 			}
 			iov[j] = iov[i];
 			m[j] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[j], .msg_iovlen = 1}};
-			j++;
+			orig[j++] = (uint8_t)i;
 		}
 		unsigned off = 0;
 		while (off < j) {
 			int r = sendmmsg(a->fd, m + off, j - off, MSG_DONTWAIT);
+			if (r < 0 && errno == ENOBUFS) {
+				a->st.tx_ring_full++;
+				off++;
+				continue;
+			}
+			if (r < 0 && errno != EAGAIN) {
+				/* Skip the frame the kernel refused (as PACKET_LOSS
+				 * does for the ring) and go on with the rest. */
+				a->st.tx_errors++;
+				off++;
+				continue;
+			}
 			if (r <= 0) {
-				if (r < 0 && errno != EAGAIN && errno != ENOBUFS) {
-					/* Skip the frame the kernel refused (as PACKET_LOSS
-					 * does for the ring) and go on with the rest. */
-					a->st.tx_errors++;
-					off++;
-					continue;
-				}
 				a->st.tx_ring_full += n - done - k + (j - off);
-				return done + off;
+				return done + orig[off];
 			}
 			for (int i = 0; i < r; i++) {
 				a->st.tx_frames++;

@@ -87,7 +87,8 @@ step() {
 	echo "$name ceiling $best"
 }
 
-# cost NAME MAC: "NAME cost US us/SYN (...)"
+# cost NAME MAC: "NAME cost US us/SYN (...)"; uses COST_RATE * 3 tuples
+# from $first (the caller moves it on: cost runs in a pipeline)
 cost() {
 	local name=$1 mac=$2 count=$((COST_RATE * 3)) b0 b1 t0 t1 line
 	[ "$SPLIT" = 1 ] || { echo "$name cost n/a (no CPU split)"; return; }
@@ -96,7 +97,6 @@ cost() {
 	line=$(scan $GEN_PIN "$SYNRATE" scan0 "$mac" $DECKY 80 $SRC $NSRC $COST_RATE $count 300 $first)
 	b1=$(cpu1_busy)
 	t1=$(date +%s%N)
-	first=$((first + count))
 	set -- $line
 	awk -v n="$name" -v db=$((b1 - b0)) -v hz="$(getconf CLK_TCK)" -v dt=$((t1 - t0)) -v a="$4" -v r="$COST_RATE" \
 		'BEGIN { printf "%s cost %.2f us/SYN (CPU 1 busy %.0f %% at %d SYN/s, %d answered)\n",
@@ -145,6 +145,7 @@ kernel_stop() {
 if [[ " ${SIDES:-engine kernel} " == *" engine "* ]]; then
 engine_start
 cost engine "$dmac" | tee "$LAB_DIR/engine.txt"
+first=$((first + COST_RATE * 3)) # cost ran in tee's pipeline: a subshell
 engine_stop
 engine_start
 step engine "$dmac" | tee -a "$LAB_DIR/engine.txt"
@@ -163,6 +164,7 @@ scan ip neigh replace $DECKY lladdr "$kmac" dev scan0
 if [[ " ${SIDES:-engine kernel} " == *" kernel "* ]]; then
 kernel_start
 cost kernel "$kmac" | tee "$LAB_DIR/kernel.txt"
+first=$((first + COST_RATE * 3))
 kernel_stop
 kernel_start
 step kernel "$kmac" | tee -a "$LAB_DIR/kernel.txt"

@@ -196,8 +196,8 @@ int main(int argc, char **argv)
 	if (!g.n_src || rate <= 0 || !count || count > MAX_COUNT || wait_ms > 10000)
 		return 2;
 	if ((g.first + count + g.n_src - 1) / g.n_src > 64000) {
-		fprintf(stderr, "synrate: FIRST + COUNT past the %u distinct tuples of %u sources\n", 64000 * g.n_src,
-		        g.n_src);
+		fprintf(stderr, "synrate: FIRST + COUNT past the %llu distinct tuples of %u sources\n",
+		        64000ull * g.n_src, g.n_src);
 		return 2;
 	}
 	int tx = socket(AF_PACKET, SOCK_RAW, 0);
