@@ -628,15 +628,23 @@ uint32_t stk_tcp_ts_offset_slow(struct stk_ctx *ctx, const struct stk_host *h, u
  * persona's kernel keys it. The last per-peer/per-host offset is
  * remembered (the SYNs of a scan or flood come from one address: one hash
  * per peer, not per SYN). */
-static inline uint32_t stk_tcp_ts_offset(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
-					 uint32_t rip, uint16_t lport, uint16_t rport)
+/* The same with h's policy p at hand. */
+static inline uint32_t stk_tcp_ts_offset_pol(struct stk_ctx *ctx, const struct stk_host *h,
+					     const struct stk_tcp_policy *p, uint32_t lip, uint32_t rip, uint16_t lport,
+					     uint16_t rport)
 {
 	const struct stk_tcp *t = ctx->tcp;
-	uint8_t scope = stk_host_pol(h)->ts.scope;
+	uint8_t scope = p->ts.scope;
 	if (scope != STK_TS_PER_FLOW && t->tso_valid && t->tso_lip == lip &&
 	    t->tso_rip == (scope == STK_TS_PER_PEER ? rip : 0))
 		return t->tso_val;
 	return stk_tcp_ts_offset_slow(ctx, h, lip, rip, lport, rport);
+}
+
+static inline uint32_t stk_tcp_ts_offset(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
+					 uint32_t rip, uint16_t lport, uint16_t rport)
+{
+	return stk_tcp_ts_offset_pol(ctx, h, stk_host_pol(h), lip, rip, lport, rport);
 }
 
 /* Host h's timestamp clock with this offset now (0: a persona without
@@ -647,8 +655,9 @@ static inline uint32_t stk_tcp_tsval_at(const struct stk_ctx *ctx, const struct 
 	return hz ? offset + stk_tcp_clock(ctx, hz) : 0;
 }
 
-/* The same for a connection's 4-tuple and its host's policy p (looked up
- * once by the caller): for answers sent without a flow. */
+/* Host h's timestamp value for a connection's 4-tuple (its offset as
+ * stk_tcp_ts_offset keys it), with h's policy p looked up once by the
+ * caller: for answers sent without a flow. */
 static inline uint32_t stk_tcp_tsval_pol(struct stk_ctx *ctx, const struct stk_host *h,
 					 const struct stk_tcp_policy *p, uint32_t lip, uint32_t rip, uint16_t lport,
 					 uint16_t rport)
@@ -656,25 +665,14 @@ static inline uint32_t stk_tcp_tsval_pol(struct stk_ctx *ctx, const struct stk_h
 	uint64_t hz = p->ts.hz;
 	if (!hz)
 		return 0;
-	const struct stk_tcp *t = ctx->tcp;
-	uint8_t scope = p->ts.scope;
-	uint32_t off;
-	if (scope != STK_TS_PER_FLOW && t->tso_valid && t->tso_lip == lip &&
-	    t->tso_rip == (scope == STK_TS_PER_PEER ? rip : 0))
-		off = t->tso_val;
-	else
-		off = stk_tcp_ts_offset_slow(ctx, h, lip, rip, lport, rport);
-	return off + stk_tcp_clock(ctx, hz);
+	return stk_tcp_ts_offset_pol(ctx, h, p, lip, rip, lport, rport) + stk_tcp_clock(ctx, hz);
 }
 
-/* The same for a connection's 4-tuple (its offset as stk_tcp_ts_offset
- * keys it): for answers sent without a flow. */
+/* The same, the policy looked up here. */
 static inline uint32_t stk_tcp_tsval_tuple(struct stk_ctx *ctx, const struct stk_host *h, uint32_t lip,
 					   uint32_t rip, uint16_t lport, uint16_t rport)
 {
-	if (!stk_host_pol(h)->ts.hz)
-		return 0;
-	return stk_tcp_tsval_at(ctx, h, stk_tcp_ts_offset(ctx, h, lip, rip, lport, rport));
+	return stk_tcp_tsval_pol(ctx, h, stk_host_pol(h), lip, rip, lport, rport);
 }
 /* tuple_hash: stk_flow_tuple_hash() of the connection. */
 uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_hash);
