@@ -343,7 +343,7 @@ static void ipv4_input(struct stk_ctx *ctx, const struct stk_pkt *p, const uint8
 		stk_tcp_input(ctx, p, h, ip, hlen, tot_len);
 		return;
 	case STK_IPPROTO_UDP:
-		stk_udp_input(ctx, p, h, f, ip, hlen, tot_len, tx, tx_cap, n_tx);
+		stk_udp_input(ctx, p, h, ip, hlen, tot_len);
 		return;
 	default:
 		ctx->cnt.drop_ip_proto++;

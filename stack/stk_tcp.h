@@ -212,15 +212,15 @@ bool stk_timers_pending(const struct stk_ctx *ctx);
  * answer array for the whole burst: six arguments, all in registers. */
 void stk_tcp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *ip,
 		   unsigned hlen, unsigned tot_len);
-void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *f,
-		   const uint8_t *ip, unsigned hlen, unsigned tot_len, struct stk_pkt **tx,
-		   unsigned tx_cap, unsigned *n_tx);
+void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *ip,
+		   unsigned hlen, unsigned tot_len);
 
 /* Before a burst's frames are handled one by one: the tuple hash of every
  * TCP frame, and its hash buckets prefetched, so the table look-ups of a
  * burst wait for memory together rather than one after another (called by
- * stk_input_burst; the hashes are checked against each frame's tuple when
- * used). */
+ * stk_input_burst; a hash serves a segment handled from the very IPv4
+ * header it was read from). It also points TCP's and UDP's output at tx
+ * until stk_tcp_burst_end. */
 void stk_tcp_burst_begin(struct stk_ctx *ctx, struct stk_pkt *const *rx, unsigned n, struct stk_pkt **tx,
 			 unsigned tx_cap, unsigned *n_tx);
 void stk_tcp_burst_end(struct stk_ctx *ctx);

@@ -25,7 +25,7 @@
 #include "stack/stk_tcp_synpath.h"
 
 /* The encoding (stk_cookie_make, its MAC and MSS table) is inline in
- * stk_tcp_int.h: it runs for every SYN of a flood. */
+ * stk_tcp_synpath.h: it runs for every SYN of a flood. */
 
 int stk_cookie_check(struct stk_ctx *ctx, uint64_t tuple_hash, uint32_t peer_isn, uint32_t cookie,
 		     uint8_t *syn_bits, uint16_t *peer_mss, uint8_t *peer_ws)

@@ -78,10 +78,10 @@ static void port_unreachable(struct stk_ctx *ctx, struct stk_host *h, const uint
 	ctx->cnt.icmp_unreach_sent++;
 }
 
-void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *f,
-		   const uint8_t *ip, unsigned hlen, unsigned tot_len, struct stk_pkt **tx,
-		   unsigned tx_cap, unsigned *n_tx)
+void stk_udp_input(struct stk_ctx *ctx, const struct stk_pkt *p, struct stk_host *h, const uint8_t *ip,
+		   unsigned hlen, unsigned tot_len)
 {
+	const uint8_t *f = p->data; /* the frame (of the last fragment, for a reassembled datagram) */
 	struct stk_tcp *t = ctx->tcp;
 	if (!t) {
 		ctx->cnt.drop_ip_proto++;
