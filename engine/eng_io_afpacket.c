@@ -227,22 +227,18 @@ static unsigned tx_burst_copy(struct afp_io *a, struct stk_pkt *const *pkts, uns
 	uint8_t orig[CHUNK]; /* packed entry -> its index in the chunk */
 	unsigned done = 0;
 	while (done < n) {
-		unsigned k = 0;
+		/* k frames of the burst, j of them to send: oversized ones are
+		 * counted and left out, as with the ring */
+		unsigned k = 0, j = 0;
 		for (; k < CHUNK && done + k < n; k++) {
 			const struct stk_pkt *p = pkts[done + k];
-			iov[k] = (struct iovec){p->data, p->len};
-			m[k] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[k], .msg_iovlen = 1}};
-		}
-		/* Oversized frames are counted and left out, as with the ring. */
-		unsigned j = 0;
-		for (unsigned i = 0; i < k; i++) {
-			if (iov[i].iov_len > a->max_frame) {
+			if (p->len > a->max_frame) {
 				a->st.tx_oversize++;
 				continue;
 			}
-			iov[j] = iov[i];
+			iov[j] = (struct iovec){p->data, p->len};
 			m[j] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[j], .msg_iovlen = 1}};
-			orig[j++] = (uint8_t)i;
+			orig[j++] = (uint8_t)k;
 		}
 		unsigned off = 0;
 		while (off < j) {
