@@ -83,6 +83,73 @@ static int cmd_decky_list(void *ctx, const cJSON *args, cJSON **result, struct c
 	return 0;
 }
 
+/* flow.list [limit=N]: the connections the stack holds, most recently
+ * active first, with what a stalled one waits for (queue, windows, timers). */
+static int cmd_flow_list(void *ctx, const cJSON *args, cJSON **result, struct ctl_error *err)
+{
+	struct eng_engine *e = ctx;
+	unsigned limit = 100;
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(args, "limit");
+	if (l) {
+		double v = cJSON_IsNumber(l) ? l->valuedouble : cJSON_IsString(l) ? strtod(l->valuestring, NULL) : -1;
+		if (!(v >= 1 && v <= 100000)) {
+			err->code = "bad_request";
+			snprintf(err->message, sizeof(err->message), "limit: a number from 1 to 100000");
+			return -1;
+		}
+		limit = (unsigned)v;
+	}
+	struct stk_tcp_flow_info *fi = malloc((size_t)limit * sizeof(*fi));
+	if (!fi) {
+		err->code = "internal";
+		snprintf(err->message, sizeof(err->message), "out of memory");
+		return -1;
+	}
+	unsigned n = stk_tcp_flows(&e->stk, fi, limit);
+	struct stk_tcp_usage u;
+	stk_tcp_usage(&e->stk, &u);
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "total", u.flows);
+	cJSON *arr = cJSON_AddArrayToObject(r, "flows");
+	for (unsigned i = 0; i < n; i++) {
+		const struct stk_tcp_flow_info *f = &fi[i];
+		char lip[INET_ADDRSTRLEN], rip[INET_ADDRSTRLEN];
+		ip_str(ntohl(f->lip), lip);
+		ip_str(ntohl(f->rip), rip);
+		const struct eng_decky *d = f->host_idx < e->hosts.max_hosts ? e->hosts.hosts[f->host_idx].owner : NULL;
+		cJSON *j = cJSON_CreateObject();
+		if (d && d->in_use)
+			cJSON_AddStringToObject(j, "decky", d->cfg.name);
+		cJSON_AddStringToObject(j, "local", lip);
+		cJSON_AddNumberToObject(j, "local_port", f->lport);
+		cJSON_AddStringToObject(j, "peer", rip);
+		cJSON_AddNumberToObject(j, "peer_port", f->rport);
+		cJSON_AddStringToObject(j, "state", f->state);
+		if (f->service)
+			cJSON_AddStringToObject(j, "service", f->service);
+		cJSON_AddNumberToObject(j, "snd_queued", f->snd_queued);
+		cJSON_AddNumberToObject(j, "in_flight", f->in_flight);
+		cJSON_AddNumberToObject(j, "snd_wnd", f->snd_wnd);
+		cJSON_AddNumberToObject(j, "cwnd", f->cwnd);
+		cJSON_AddNumberToObject(j, "ssthresh", f->ssthresh);
+		cJSON_AddNumberToObject(j, "rcv_wnd", f->rcv_wnd);
+		cJSON_AddNumberToObject(j, "srtt_ms", f->srtt_us / 1000.0);
+		cJSON_AddNumberToObject(j, "rto_ms", f->rto_ms);
+		cJSON_AddNumberToObject(j, "rto_in_ms", (double)f->rto_in_ms);
+		cJSON_AddNumberToObject(j, "idle_in_ms", (double)f->idle_in_ms);
+		cJSON_AddNumberToObject(j, "backoff", f->backoff);
+		cJSON_AddNumberToObject(j, "ooo_segments", f->ooo_segments);
+		cJSON_AddBoolToObject(j, "persist", f->persist);
+		cJSON_AddBoolToObject(j, "recovery", f->recovery);
+		cJSON_AddBoolToObject(j, "peer_fin", f->peer_fin);
+		cJSON_AddBoolToObject(j, "fin_sent", f->fin_sent);
+		cJSON_AddItemToArray(arr, j);
+	}
+	free(fi);
+	*result = r;
+	return 0;
+}
+
 /* The name may come as args.name or as the first plain-text word (args._). */
 static const char *arg_name(const cJSON *args)
 {
@@ -255,6 +322,7 @@ static const struct {
 	{"status", CTL_READONLY, "engine status: version, backend, interface, deckies, uptime", cmd_status},
 	{"stats", CTL_READONLY, "all counters: stack (rx/tx/drops by reason), io, control", cmd_stats},
 	{"decky.list", CTL_READONLY, "deckies on the wire", cmd_decky_list},
+	{"flow.list", CTL_READONLY, "TCP connections, most recently active first: state, queues, windows, timers (limit=N, default 100)", cmd_flow_list},
 	{"decky.add", CTL_ADMIN, "add a decky live: name + INI decky keys (ip, services, nmap_os, ...)", cmd_decky_add},
 	{"decky.remove", CTL_ADMIN, "take a decky off the wire: name", cmd_decky_remove},
 	{"config.reload", CTL_ADMIN, "replace the fleet with the INI file (path=, default: the one started with); all or nothing", cmd_config_reload},

@@ -130,6 +130,58 @@ void stk_tcp_usage(const struct stk_ctx *ctx, struct stk_tcp_usage *u)
 	u->timers_armed = t->wheel.armed;
 }
 
+static const char *const state_names[STK_TCP_STATE_COUNT] = {
+	[STK_TCP_FREE] = "CLOSED",
+	[STK_TCP_SYN_RCVD] = "SYN-RECEIVED",
+	[STK_TCP_ESTABLISHED] = "ESTABLISHED",
+	[STK_TCP_FIN_WAIT_1] = "FIN-WAIT-1",
+	[STK_TCP_FIN_WAIT_2] = "FIN-WAIT-2",
+	[STK_TCP_CLOSING] = "CLOSING",
+	[STK_TCP_TIME_WAIT] = "TIME-WAIT",
+	[STK_TCP_CLOSE_WAIT] = "CLOSE-WAIT",
+	[STK_TCP_LAST_ACK] = "LAST-ACK",
+	[STK_TCP_SYN_SENT] = "SYN-SENT",
+};
+
+unsigned stk_tcp_flows(const struct stk_ctx *ctx, struct stk_tcp_flow_info *out, unsigned max)
+{
+	const struct stk_tcp *t = ctx->tcp;
+	if (!t)
+		return 0;
+	uint32_t now = stk_now_ms(ctx);
+	unsigned n = 0;
+	for (uint32_t i = t->lru_tail; i != STK_NONE && n < max; i = t->flows[i].lru_prev) {
+		const struct stk_tcp_flow *f = &t->flows[i];
+		struct stk_tcp_flow_info *o = &out[n++];
+		memset(o, 0, sizeof(*o));
+		o->lip = f->lip;
+		o->rip = f->rip;
+		o->lport = f->lport;
+		o->rport = f->rport;
+		o->host_idx = f->host_idx;
+		o->state = f->state < STK_TCP_STATE_COUNT ? state_names[f->state] : "?";
+		o->service = f->svc ? f->svc->name : NULL;
+		o->snd_queued = f->sq_len;
+		o->in_flight = f->snd_max - f->snd_una;
+		o->snd_wnd = f->snd_wnd;
+		o->cwnd = f->cwnd;
+		o->ssthresh = f->ssthresh;
+		o->rcv_wnd = seq_gt(f->rcv_adv, f->rcv_nxt) ? f->rcv_adv - f->rcv_nxt : 0;
+		o->srtt_us = f->srtt_us;
+		o->rto_ms = f->rto_ms;
+		o->rto_in_ms = (f->flags & STK_F_RTO) ? (int64_t)(int32_t)(f->rto_at - now) : -1;
+		o->idle_in_ms = (int64_t)(int32_t)(f->idle_at - now);
+		o->ooo_segments = f->ooo_count;
+		o->backoff = f->rxt_shift;
+		o->accepted = f->flags & STK_F_ACCEPTED;
+		o->persist = f->flags & STK_F_PERSIST;
+		o->recovery = f->flags & STK_F_RECOVERY;
+		o->peer_fin = f->flags & STK_F_PEER_FIN;
+		o->fin_sent = f->flags & STK_F_FIN_SENT;
+	}
+	return n;
+}
+
 /* ---- timers --------------------------------------------------------------- */
 
 static void flow_reset_now(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_close_reason why)

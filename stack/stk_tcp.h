@@ -234,4 +234,27 @@ struct stk_tcp_usage {
 };
 void stk_tcp_usage(const struct stk_ctx *ctx, struct stk_tcp_usage *u);
 
+/* One connection as an administrator (or a test chasing a stall) sees it:
+ * who, which state, and what holds it up (queue, windows, timers). */
+struct stk_tcp_flow_info {
+	uint32_t lip, rip;          /* wire order */
+	uint16_t lport, rport;      /* host order */
+	uint32_t host_idx;
+	const char *state;          /* RFC 9293's name: "ESTABLISHED", "LAST-ACK", ... */
+	const char *service;        /* NULL: no service (a half-open connection) */
+	uint32_t snd_queued;        /* bytes in the send queue, sent or not */
+	uint32_t in_flight;         /* sent, not acknowledged (snd_max - snd_una) */
+	uint32_t snd_wnd, cwnd, ssthresh;
+	uint32_t rcv_wnd;           /* offered to the peer and not yet used */
+	uint32_t srtt_us, rto_ms;
+	int64_t rto_in_ms;          /* until the retransmission timer fires; -1: not armed */
+	int64_t idle_in_ms;         /* until the idle timeout (or TIME-WAIT's end) */
+	uint16_t ooo_segments;      /* out-of-order segments waiting for a hole */
+	uint8_t backoff;            /* retransmissions (or probes) since the last progress */
+	bool accepted, persist, recovery, peer_fin, fin_sent;
+};
+/* Up to max connections, the most recently active first; returns how many
+ * were written (stk_tcp_usage's flows says how many there are). */
+unsigned stk_tcp_flows(const struct stk_ctx *ctx, struct stk_tcp_flow_info *out, unsigned max);
+
 #endif

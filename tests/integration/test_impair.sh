@@ -85,9 +85,16 @@ for ip in $LIN $WIN; do
 done
 
 head -c "$BYTES" /dev/urandom >"$LAB_DIR/in.bin"
+# flow.list every 3 s while the echo runs: checked below (the connection
+# as the control socket shows it) and printed when the echo fails (what
+# a stalled connection waited for).
+(while sleep 3; do echo "== $(date +%T.%N)"; lab_ctl flow.list; done) >"$LAB_DIR/flows.log" 2>&1 &
+poller=$!
 t0=$(date +%s.%N)
 scan timeout 170 sh -c "nc -N -w 30 $LIN 7 < '$LAB_DIR/in.bin' > '$LAB_DIR/out.bin'"
 t1=$(date +%s.%N)
+kill $poller 2>/dev/null
+wait $poller 2>/dev/null
 secs=$(echo "$t1 - $t0" | bc)
 a=$(sha256sum <"$LAB_DIR/in.bin" | cut -d' ' -f1)
 b=$(sha256sum <"$LAB_DIR/out.bin" | cut -d' ' -f1)
@@ -95,6 +102,49 @@ if [ "$a" = "$b" ]; then
 	pass "echo of $BYTES bytes intact (sha256) in ${secs}s: $(echo "scale=1; $BYTES / $secs / 1000" | bc) kB/s each way"
 else
 	fail "echo differs: $(stat -c %s "$LAB_DIR/out.bin") of $BYTES bytes back in ${secs}s"
+	echo "last flow.list snapshots:"
+	tail -n 4 "$LAB_DIR/flows.log"
+fi
+if python3 - "$LAB_DIR/flows.log" "$LIN" "$LAB_NET.2" <<'PY'; then
+import json, sys
+path, lip, peer = sys.argv[1:4]
+seen = 0
+for line in open(path):
+    if not line.startswith("{"):
+        continue
+    d = json.loads(line)
+    d = d.get("result", d)
+    for f in d["flows"]:
+        if (f["service"] == "echo" and f["state"] == "ESTABLISHED" and f["local"] == lip and
+                f["local_port"] == 7 and f["peer"] == peer and f["decky"] == "web-lin" and f["srtt_ms"] > 0):
+            seen += 1
+print(f"echo connection in {seen} flow.list snapshots")
+sys.exit(0 if seen else 1)
+PY
+	pass "flow.list showed the echo connection (web-lin $LIN:7 <- $LAB_NET.2, ESTABLISHED)"
+else
+	fail "flow.list never showed the echo connection"; head -n 4 "$LAB_DIR/flows.log"
+fi
+
+# nc exits on the engine's FIN; its kernel's ACK of that FIN (and of the
+# last data) is still crossing the 30 ms wire, or lost and waiting for the
+# engine's retransmission. Keep the wire up until the engine has closed the
+# connection (TIME_WAIT holds no data: not counted), so the counters below
+# judge the close, not the race with it.
+open_flows() {
+	lab_ctl stats | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d.get("result", d); t = d["tcp"]; print(t["flows"] - t["time_wait"])'
+}
+t0=$(date +%s.%N)
+for i in $(seq 1 150); do
+	n=$(open_flows)
+	[ "$n" = 0 ] && break
+	sleep 0.1
+done
+t1=$(date +%s.%N)
+if [ "$n" = 0 ]; then
+	pass "every connection closed $(echo "scale=2; ($t1 - $t0) / 1" | bc)s after nc exited"
+else
+	fail "$n connection(s) still open 15 s after nc exited"
 fi
 
 IMP_OUT=$(lab_impair_stop)

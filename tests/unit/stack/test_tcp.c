@@ -181,6 +181,21 @@ static void test_service_lifecycle(void)
 	CHECK_EQ(tl_send(&l, &d), 1);
 	CHECK_EQ(l.rec.n_data, 18);
 	CHECK(memcmp(l.rec.data, "GET / HTTP/1.0\r\n\r\n", 18) == 0);
+	/* What flow.list shows: a second connection is the most recent. */
+	uint32_t iss2;
+	CHECK(tl_connect(&l, 1235, 80, PEER_ISN, &iss2));
+	struct stk_tcp_flow_info fi[4];
+	CHECK_EQ(stk_tcp_flows(&l.ctx, fi, 4), 2);
+	CHECK_EQ(fi[0].rport, 1235);
+	CHECK_EQ(fi[1].rport, 1234);
+	CHECK_EQ(fi[1].lport, 80);
+	CHECK(strcmp(fi[1].state, "ESTABLISHED") == 0);
+	CHECK(fi[1].service && strcmp(fi[1].service, tl_service.name) == 0);
+	CHECK_EQ(fi[1].in_flight, 0);
+	CHECK_EQ(fi[1].rto_in_ms, -1);
+	CHECK(fi[1].rcv_wnd > 0);
+	CHECK_EQ(stk_tcp_flows(&l.ctx, fi, 1), 1); /* the limit holds */
+	CHECK_EQ(fi[0].rport, 1235);
 	/* FIN: peer_closed, the service closes at once: ACK and FIN leave in
 	 * one segment. */
 	struct tl_seg fin = {.sport = 1234, .flags = F | A, .seq = PEER_ISN + 19, .ack = iss + 1, .win = 502};
@@ -190,11 +205,19 @@ static void test_service_lifecycle(void)
 	CHECK_EQ(o.flags, F | A);
 	CHECK_EQ(o.ack, PEER_ISN + 20);
 	CHECK_EQ(l.rec.peer_closed, 1);
+	CHECK_EQ(stk_tcp_flows(&l.ctx, fi, 4), 2);
+	CHECK_EQ(fi[0].rport, 1234); /* now the most recently active */
+	CHECK(strcmp(fi[0].state, "LAST-ACK") == 0);
+	CHECK(fi[0].peer_fin && fi[0].fin_sent);
+	CHECK_EQ(fi[0].in_flight, 1); /* the FIN */
+	CHECK(fi[0].rto_in_ms > 0);
 	struct tl_seg last = {.sport = 1234, .flags = A, .seq = PEER_ISN + 20, .ack = iss + 2, .win = 502};
 	CHECK_EQ(tl_send(&l, &last), 0);
 	CHECK_EQ(l.rec.closed, 1);
 	CHECK_EQ(l.rec.why, STK_CLOSE_NORMAL);
 	CHECK(tl_flow(&l, 1234, 80) == NULL);
+	CHECK_EQ(stk_tcp_flows(&l.ctx, fi, 4), 1);
+	CHECK_EQ(fi[0].rport, 1235);
 	tl_free(&l);
 
 	/* accept() refusing: RST, and closed() follows. */
