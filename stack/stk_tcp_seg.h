@@ -67,9 +67,6 @@ static inline uint64_t stk_tcp_opt_word(const uint8_t *o, unsigned len, unsigned
 /* The options of a segment: the memo's answer when the layout is the last
  * one parsed (same bytes but the timestamp values: word by word under a
  * mask), else a walk. */
-/* The options of a segment: the memo's answer when the layout is the last
- * one parsed (same bytes but the timestamp values: word by word under a
- * mask), else a walk. */
 static inline void stk_tcp_options_input(struct stk_ctx *ctx, const uint8_t *o, unsigned len, struct seg *s)
 {
 	const struct stk_opt_memo *m = &ctx->tcp->opt_memo;

@@ -42,7 +42,7 @@ lab_down
 
 LAB_IMPAIR="delay=30" LAB_IMPAIR_AB= LAB_IMPAIR_BA=
 lab_up imp$$
-scan ping -c 10 -i 0.05 -q $GW >"$LAB_DIR/ping" 2>&1
+scan ping -c 10 -i 0.05 -w 5 -q $GW >"$LAB_DIR/ping" 2>&1
 IMP_OUT=$(lab_impair_stop)
 rtt_min=$(sed -n 's|^rtt min/avg/max/mdev = \([0-9.]*\)/.*|\1|p' "$LAB_DIR/ping")
 if grep -q ' 10 received' "$LAB_DIR/ping" && [ "$(echo "${rtt_min:-0} >= 60" | bc)" = 1 ]; then
@@ -54,7 +54,7 @@ lab_down
 
 LAB_IMPAIR="reorder=50"
 lab_up imp$$
-scan ping -c 100 -i 0.01 -q $GW >"$LAB_DIR/ping" 2>&1
+scan ping -c 100 -i 0.01 -w 10 -q $GW >"$LAB_DIR/ping" 2>&1
 IMP_OUT=$(lab_impair_stop)
 reord=$(impair_field 'a->b' reordered)
 if grep -q ' 100 received' "$LAB_DIR/ping" && [ "${reord:-0}" -ge 20 ]; then
@@ -165,7 +165,8 @@ import json, sys
 d = json.loads(sys.argv[1])
 s, t = d["stack"], d["tcp"]
 show = ["tcp_accepted", "tcp_retransmits", "tcp_fast_retransmits", "tcp_rto_timeouts", "tcp_ooo_queued",
-        "drop_tcp_ooo", "drop_tcp_out_of_window", "drop_tcp_paws", "tcp_rx_bytes", "tcp_tx_bytes"]
+        "drop_tcp_ooo", "drop_tcp_out_of_window", "drop_tcp_paws", "drop_tcp_rcv_unread", "tcp_sndbuf_full",
+        "tcp_window_probes", "tcp_rx_bytes", "tcp_tx_bytes"]
 print("counters:", {k: s[k] for k in show})
 bad = [k for k in ("drop_tcp_csum", "drop_ip_csum", "drop_tx_nobuf", "tcp_conn_timeout") if s[k]]
 bad += [k for k in ("sndbuf_chunks_used", "half_open") if t[k]]
