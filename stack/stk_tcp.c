@@ -187,7 +187,7 @@ unsigned stk_tcp_flows(const struct stk_ctx *ctx, struct stk_tcp_flow_info *out,
 static void flow_reset_now(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_close_reason why)
 {
 	if (f->state != STK_TCP_SYN_SENT) /* aborting SYN-SENT only deletes it (RFC 9293 3.10.4) */
-		stk_tcp_send_rst_flow(ctx, f, f->snd_nxt, f->rcv_nxt, true);
+		stk_tcp_send_rst_flow(ctx, f, stk_tcp_ctl_seq(f), f->rcv_nxt, true);
 	stk_flow_free(ctx, f, why);
 }
 

@@ -286,7 +286,7 @@ static void syn_sent_establish(struct stk_ctx *ctx, struct stk_tcp_flow *f, cons
 			f->flags |= STK_F_ABORT_REQ;
 	}
 	if (f->flags & STK_F_ABORT_REQ) {
-		stk_tcp_send_rst_flow(ctx, f, f->snd_nxt, f->rcv_nxt, true);
+		stk_tcp_send_rst_flow(ctx, f, stk_tcp_ctl_seq(f), f->rcv_nxt, true);
 		stk_flow_free(ctx, f, STK_CLOSE_ABORT);
 		return;
 	}

@@ -38,7 +38,7 @@ static void challenge_ack(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 /* RST for a connection we drop ourselves (abort, idle, refused accept). */
 static void flow_reset(struct stk_ctx *ctx, struct stk_tcp_flow *f, enum stk_close_reason why)
 {
-	stk_tcp_send_rst_flow(ctx, f, f->snd_nxt, f->rcv_nxt, true);
+	stk_tcp_send_rst_flow(ctx, f, stk_tcp_ctl_seq(f), f->rcv_nxt, true);
 	stk_flow_free(ctx, f, why);
 }
 
@@ -49,13 +49,20 @@ static bool call_ok(const struct stk_tcp_flow *f)
 
 /* ---- the state machine -------------------------------------------------- */
 
+/* RFC 9293 3.10.7.4's acceptability test, but a segment without data
+ * exactly at the right window edge passes too, as Linux (tcp_sequence) and
+ * BSD (tcp_input's trimming) let it: a peer that has sent up to our window
+ * sends its ACKs with SEQ = RCV.NXT + RCV.WND, and refusing them loses
+ * every ACK it sends until a hole in its data is filled — with its own
+ * go-back-N refusing ours, a deadlock (found on the impaired lab). A RST
+ * there stays outside the window (RFC 5961 3.2: dropped silently). */
 static bool seq_acceptable(const struct stk_tcp_flow *f, const struct seg *s)
 {
 	uint32_t wnd = seq_gt(f->rcv_adv, f->rcv_nxt) ? f->rcv_adv - f->rcv_nxt : 0;
 	uint32_t len = seg_len(s);
 	if (!len)
-		return wnd ? seq_leq(f->rcv_nxt, s->seq) && seq_lt(s->seq, f->rcv_nxt + wnd)
-			   : s->seq == f->rcv_nxt;
+		return (seq_leq(f->rcv_nxt, s->seq) && seq_lt(s->seq, f->rcv_nxt + wnd)) ||
+		       (s->seq == f->rcv_nxt + wnd && !(s->flags & STK_TH_RST));
 	if (!wnd) /* only its ACK (and RST) can be used: the data is trimmed */
 		return s->seq == f->rcv_nxt;
 	uint32_t last = s->seq + len - 1;

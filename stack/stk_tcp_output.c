@@ -338,7 +338,7 @@ static bool emit(struct stk_ctx *ctx, struct stk_tcp_flow *f, uint8_t flags, uin
 
 void stk_tcp_send_ack(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
-	if (!emit(ctx, f, 0, f->snd_nxt, 0, 0))
+	if (!emit(ctx, f, 0, stk_tcp_ctl_seq(f), 0, 0))
 		f->flags |= STK_F_ACK_NOW; /* the next flush tries again */
 }
 

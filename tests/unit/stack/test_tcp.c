@@ -484,6 +484,16 @@ static void test_zero_window(void)
 	CHECK(probes >= 10);
 	CHECK_EQ(l.ctx.cnt.tcp_window_probes, probes);
 	CHECK(tl_flow(&l, 5000, 80) != NULL);
+	/* Data from the peer while we probe: our ACK says SEQ = SND.NXT, not
+	 * past the probe byte its closed window may not have taken. */
+	struct tl_seg pd = {.sport = 5000, .flags = A | P, .seq = PEER_ISN + 1, .ack = iss + 1, .win = 0,
+			    .data = "abc", .len = 3};
+	CHECK_EQ(tl_send(&l, &pd), 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.len, 0);
+	CHECK_EQ(o.ack, PEER_ISN + 4);
+	CHECK_EQ(o.seq, iss + 1);
+	zw.seq = PEER_ISN + 4;
 	/* The window opens: the data flows. */
 	zw.win = 502;
 	CHECK_EQ(tl_send(&l, &zw), 4);

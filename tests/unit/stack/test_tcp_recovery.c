@@ -9,7 +9,12 @@
  *  - the duplicate counter was a uint8_t that wrapped, so the 259th
  *    duplicate was "the third" again;
  *  - no limited transmit (RFC 3042): a window of two segments never got
- *    three duplicates, every loss waited for the RTO. */
+ *    three duplicates, every loss waited for the RTO;
+ *  - a deadlock at 15 % loss: after a timeout our ACKs carried the
+ *    rewound snd_nxt (below what the peer had received: refused as old),
+ *    and the peer's ACKs, sent at our window's right edge, failed our
+ *    acceptability test: both sides resent old data until nc gave up
+ *    (test_go_back_n_acks, test_ack_at_window_edge). */
 #include <string.h>
 
 #include "stack/stk_tcp_policy.h"
@@ -133,9 +138,84 @@ static void run(const struct rcase *c)
 	tl_free(&l);
 }
 
+static void lab_open(struct tl *l, uint32_t *iss)
+{
+	struct stk_tcp_policy pol = *stk_tcp_policy_family(FP_FAMILY_LINUX);
+	pol.delack_ms = 0;
+	struct stk_tcp_cfg cfg;
+	stk_tcp_cfg_default(&cfg);
+	cfg.max_flows = 64;
+	cfg.secret_seed = 42;
+	cfg.sndbuf_per_flow = 1u << 20;
+	tl_init(l, &pol, &cfg);
+	CHECK(tl_connect(l, 4000, 80, PEER_ISN, iss));
+}
+
+/* After a timeout rewound snd_nxt, what carries no data says SND.MAX. */
+static void test_go_back_n_acks(void)
+{
+	static struct tl l;
+	uint32_t iss;
+	static uint8_t data[5 * MSS];
+	lab_open(&l, &iss);
+	CHECK_EQ(stk_tcp_send(&l.ctx, l.rec.sock, data, sizeof(data)), sizeof(data));
+	CHECK_EQ(tl_advance(&l, 0), 5);
+	CHECK_EQ(tl_advance(&l, 1000), 1); /* RTO: [0] again, snd_nxt = [1] */
+	struct tl_out o;
+	CHECK(tl_parse(&l, 0, &o) && o.seq == iss + 1 && o.len == MSS);
+	struct tl_seg d = {.sport = 4000, .dport = 80, .flags = STK_TH_ACK | STK_TH_PSH, .seq = PEER_ISN + 1,
+			   .ack = iss + 1, .win = 502, .data = "hello", .len = 5};
+	CHECK_EQ(tl_send(&l, &d), 1); /* its ACK: cwnd 1 is full, no data */
+	CHECK(tl_parse(&l, 0, &o));
+	CHECK_EQ(o.len, 0);
+	CHECK_EQ(o.ack, PEER_ISN + 6);
+	CHECK_EQ(o.seq, iss + 1 + 5 * MSS);
+	/* An abort now: the RST at SND.MAX too, where the peer's window is. */
+	stk_tcp_abort(&l.ctx, l.rec.sock);
+	CHECK_EQ(tl_advance(&l, 0), 1);
+	CHECK(tl_parse(&l, 0, &o));
+	CHECK(o.flags & STK_TH_RST);
+	CHECK_EQ(o.seq, iss + 1 + 5 * MSS);
+	tl_free(&l);
+}
+
+/* A peer that sent up to our right window edge ACKs from there. */
+static void test_ack_at_window_edge(void)
+{
+	static struct tl l;
+	uint32_t iss;
+	static uint8_t data[2 * MSS];
+	lab_open(&l, &iss);
+	CHECK_EQ(stk_tcp_send(&l.ctx, l.rec.sock, data, sizeof(data)), sizeof(data));
+	CHECK_EQ(tl_advance(&l, 0), 2);
+	struct stk_tcp_flow *f = tl_flow(&l, 4000, 80);
+	CHECK(f != NULL);
+	uint32_t edge = f->rcv_adv;
+	CHECK(edge != PEER_ISN + 1);
+	/* A RST there is outside the window: dropped without a word. */
+	struct tl_seg r = {.sport = 4000, .dport = 80, .flags = STK_TH_RST, .seq = edge, .win = 502};
+	CHECK_EQ(tl_send(&l, &r), 0);
+	CHECK(tl_flow(&l, 4000, 80) == f);
+	/* Its ACK is read: the send queue empties. */
+	struct tl_seg a = {.sport = 4000, .dport = 80, .flags = STK_TH_ACK, .seq = edge,
+			   .ack = iss + 1 + 2 * MSS, .win = 502};
+	tl_send(&l, &a);
+	CHECK_EQ(f->snd_una, iss + 1 + 2 * MSS);
+	CHECK_EQ(f->sq_len, 0);
+	/* One past the edge is still refused (answered with an ACK). */
+	a.seq = edge + 1;
+	a.ack = iss + 1 + 2 * MSS;
+	uint64_t drops = l.ctx.cnt.drop_tcp_out_of_window;
+	CHECK_EQ(tl_send(&l, &a), 1);
+	CHECK_EQ(l.ctx.cnt.drop_tcp_out_of_window, drops + 1);
+	tl_free(&l);
+}
+
 int main(void)
 {
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run(&cases[i]);
+	test_go_back_n_acks();
+	test_ack_at_window_edge();
 	return tap_done();
 }
