@@ -126,6 +126,7 @@ struct stk_frag;
 	X(drop_tcp_cookie_bad, "ACK while cookies are in use that carries no valid cookie") \
 	X(drop_tcp_flow_full, "new connection refused: no flow slot")          \
 	X(drop_tcp_out_of_window, "segment outside the receive window (ACKed)") \
+	X(tcp_closed_window_acks, "ACKs of new data read from segments refused by our zero window (RFC 9293 3.10.7.4)") \
 	X(drop_tcp_paws, "segment with an old timestamp (PAWS, ACKed)")        \
 	X(drop_tcp_bad_ack, "ACK outside what was sent (challenge ACK)")       \
 	X(drop_tcp_syn_in_window, "SYN on a synchronized connection (challenge ACK)") \

@@ -14,7 +14,11 @@
  *    rewound snd_nxt (below what the peer had received: refused as old),
  *    and the peer's ACKs, sent at our window's right edge, failed our
  *    acceptability test: both sides resent old data until nc gave up
- *    (test_go_back_n_acks, test_ack_at_window_edge). */
+ *    (test_go_back_n_acks, test_ack_at_window_edge);
+ *  - at 15 % loss again: our window closed by our own full send queue
+ *    (an echo), the peer's ACKs came only in its window probes (old
+ *    SEQ), which we did not read: RFC 9293's "special allowance" for
+ *    valid ACKs while RCV.WND is zero (test_closed_window_probe_ack). */
 #include <string.h>
 
 #include "stack/stk_tcp_policy.h"
@@ -138,7 +142,7 @@ static void run(const struct rcase *c)
 	tl_free(&l);
 }
 
-static void lab_open(struct tl *l, uint32_t *iss)
+static void lab_open(struct tl *l, uint32_t *iss, uint32_t sndbuf, bool echo)
 {
 	struct stk_tcp_policy pol = *stk_tcp_policy_family(FP_FAMILY_LINUX);
 	pol.delack_ms = 0;
@@ -146,8 +150,9 @@ static void lab_open(struct tl *l, uint32_t *iss)
 	stk_tcp_cfg_default(&cfg);
 	cfg.max_flows = 64;
 	cfg.secret_seed = 42;
-	cfg.sndbuf_per_flow = 1u << 20;
+	cfg.sndbuf_per_flow = sndbuf;
 	tl_init(l, &pol, &cfg);
+	l->rec.echo = echo;
 	CHECK(tl_connect(l, 4000, 80, PEER_ISN, iss));
 }
 
@@ -157,7 +162,7 @@ static void test_go_back_n_acks(void)
 	static struct tl l;
 	uint32_t iss;
 	static uint8_t data[5 * MSS];
-	lab_open(&l, &iss);
+	lab_open(&l, &iss, 1u << 20, false);
 	CHECK_EQ(stk_tcp_send(&l.ctx, l.rec.sock, data, sizeof(data)), sizeof(data));
 	CHECK_EQ(tl_advance(&l, 0), 5);
 	CHECK_EQ(tl_advance(&l, 1000), 1); /* RTO: [0] again, snd_nxt = [1] */
@@ -185,7 +190,7 @@ static void test_ack_at_window_edge(void)
 	static struct tl l;
 	uint32_t iss;
 	static uint8_t data[2 * MSS];
-	lab_open(&l, &iss);
+	lab_open(&l, &iss, 1u << 20, false);
 	CHECK_EQ(stk_tcp_send(&l.ctx, l.rec.sock, data, sizeof(data)), sizeof(data));
 	CHECK_EQ(tl_advance(&l, 0), 2);
 	struct stk_tcp_flow *f = tl_flow(&l, 4000, 80);
@@ -211,11 +216,55 @@ static void test_ack_at_window_edge(void)
 	tl_free(&l);
 }
 
+/* Our window closed by our own full send queue (an echo): the ACKs in the
+ * peer's window probes are read, or the queue never drains. */
+static void test_closed_window_probe_ack(void)
+{
+	static struct tl l;
+	uint32_t iss;
+	static uint8_t b[1000];
+	lab_open(&l, &iss, 64u << 10, true);
+	struct stk_tcp_flow *f = tl_flow(&l, 4000, 80);
+	CHECK(f != NULL);
+	struct tl_seg d = {.sport = 4000, .dport = 80, .flags = STK_TH_ACK | STK_TH_PSH, .ack = iss + 1,
+			   .win = 502, .data = b, .len = sizeof(b)};
+	for (int i = 0; i < 200 && seq_lt(f->rcv_nxt, f->rcv_adv); i++) {
+		d.seq = f->rcv_nxt; /* as a peer does: never past the window */
+		d.len = f->rcv_adv - f->rcv_nxt < sizeof(b) ? f->rcv_adv - f->rcv_nxt : sizeof(b);
+		tl_send(&l, &d);
+	}
+	CHECK_EQ(l.ctx.cnt.drop_tcp_rcv_unread, 0);
+	CHECK(f->rcv_nxt == f->rcv_adv); /* closed */
+	CHECK(f->sq_len > 60000);
+	CHECK(f->snd_max - f->snd_una >= 5 * MSS); /* echoed data in flight */
+	/* Linux's probe: SEQ = RCV.NXT - 1, the ACK of five segments. */
+	struct tl_seg p = {.sport = 4000, .dport = 80, .flags = STK_TH_ACK, .seq = f->rcv_nxt - 1,
+			   .ack = iss + 1 + 5 * MSS, .win = 502};
+	unsigned n = tl_send(&l, &p);
+	CHECK_EQ(f->snd_una, iss + 1 + 5 * MSS);
+	CHECK_EQ(l.ctx.cnt.tcp_closed_window_acks, 1);
+	CHECK(n >= 1);
+	struct tl_out o;
+	CHECK(tl_parse(&l, n - 1, &o));
+	CHECK(o.win > 0); /* the room it made is offered at once */
+	CHECK_EQ(o.ack, f->rcv_nxt);
+	/* The same probe again: nothing new, no duplicate ACK counted. */
+	tl_send(&l, &p);
+	CHECK_EQ(l.ctx.cnt.tcp_closed_window_acks, 1);
+	CHECK_EQ(f->dupacks, 0);
+	/* With the window open, an old segment's ACK stays unread (RFC 9293). */
+	p.ack = iss + 1 + 6 * MSS;
+	tl_send(&l, &p);
+	CHECK_EQ(f->snd_una, iss + 1 + 5 * MSS);
+	tl_free(&l);
+}
+
 int main(void)
 {
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run(&cases[i]);
 	test_go_back_n_acks();
 	test_ack_at_window_edge();
+	test_closed_window_probe_ack();
 	return tap_done();
 }
