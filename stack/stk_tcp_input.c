@@ -400,7 +400,10 @@ static void accept_flow(struct stk_ctx *ctx, struct stk_tcp_flow *f)
  * so) and a repeated one is no duplicate ACK. */
 static bool closed_window_ack(const struct stk_tcp_flow *f, const struct seg *s)
 {
-	return seq_geq(f->rcv_nxt, f->rcv_adv) && (s->flags & STK_TH_ACK) && !(s->flags & STK_TH_SYN) &&
+	/* Closed as the peer was told: less than one unit of the scaled field
+	 * (the edge we still honour may be a few bytes further). */
+	uint32_t open = seq_gt(f->rcv_adv, f->rcv_nxt) ? f->rcv_adv - f->rcv_nxt : 0;
+	return !(open >> f->rcv_ws) && (s->flags & STK_TH_ACK) && !(s->flags & STK_TH_SYN) &&
 	       f->state != STK_TCP_SYN_RCVD && seq_gt(s->ack, f->snd_una) && seq_leq(s->ack, f->snd_max);
 }
 

@@ -8,7 +8,11 @@
 #  - then, with 5 % loss, 1 % reordering and 30 ms delay in both
 #    directions: curl gets the built-in page from two deckies at once, and
 #    an nc echo round trip of 10 MB (IMPAIR_BYTES) comes back intact
-#    (sha256); the throughput is printed (docs/PERFORMANCE.md has numbers).
+#    (sha256); the throughput is printed (docs/PERFORMANCE.md has numbers);
+#    flow.list (polled every 3 s) shows the echo connection, and its last
+#    snapshots are printed if the echo fails (what a stalled connection
+#    waited for); the engine closes the connection while the impaired wire
+#    is still up, with every send-buffer chunk back.
 set -u
 . "$DECNET_SRC/tests/lab/lab.sh"
 lab_need_root

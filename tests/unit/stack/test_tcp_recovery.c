@@ -218,7 +218,7 @@ static void test_ack_at_window_edge(void)
 
 /* Our window closed by our own full send queue (an echo): the ACKs in the
  * peer's window probes are read, or the queue never drains. */
-static void test_closed_window_probe_ack(void)
+static void test_closed_window_probe_ack(uint32_t short_of_edge)
 {
 	static struct tl l;
 	uint32_t iss;
@@ -228,13 +228,16 @@ static void test_closed_window_probe_ack(void)
 	CHECK(f != NULL);
 	struct tl_seg d = {.sport = 4000, .dport = 80, .flags = STK_TH_ACK | STK_TH_PSH, .ack = iss + 1,
 			   .win = 502, .data = b, .len = sizeof(b)};
-	for (int i = 0; i < 200 && seq_lt(f->rcv_nxt, f->rcv_adv); i++) {
+	for (int i = 0; i < 200 && f->rcv_adv - f->rcv_nxt > short_of_edge; i++) {
 		d.seq = f->rcv_nxt; /* as a peer does: never past the window */
-		d.len = f->rcv_adv - f->rcv_nxt < sizeof(b) ? f->rcv_adv - f->rcv_nxt : sizeof(b);
+		uint32_t room = f->rcv_adv - f->rcv_nxt - short_of_edge;
+		d.len = room < sizeof(b) ? room : sizeof(b);
 		tl_send(&l, &d);
 	}
 	CHECK_EQ(l.ctx.cnt.drop_tcp_rcv_unread, 0);
-	CHECK(f->rcv_nxt == f->rcv_adv); /* closed */
+	/* Closed: no byte left, or fewer than the scaled field can say. */
+	CHECK_EQ(f->rcv_adv - f->rcv_nxt, short_of_edge);
+	CHECK(short_of_edge < (1u << f->rcv_ws));
 	CHECK(f->sq_len > 60000);
 	CHECK(f->snd_max - f->snd_una >= 5 * MSS); /* echoed data in flight */
 	/* Linux's probe: SEQ = RCV.NXT - 1, the ACK of five segments. */
@@ -265,6 +268,7 @@ int main(void)
 		run(&cases[i]);
 	test_go_back_n_acks();
 	test_ack_at_window_edge();
-	test_closed_window_probe_ack();
+	test_closed_window_probe_ack(0);
+	test_closed_window_probe_ack(24); /* 24 bytes: a field of 0 at scale 7 */
 	return tap_done();
 }
