@@ -493,7 +493,8 @@ static int setup_socket(struct xdp_io *x, char *err, unsigned errlen)
 	rc = xsk_socket__create(&x->xsk, x->ifname, 0, x->umem, &x->rx, &x->tx, &scfg);
 	if (rc) {
 		snprintf(err, errlen, "AF_XDP socket on %s queue 0: %s%s", x->ifname, strerror(-rc),
-			 rc == -EPERM ? " (needs root or CAP_NET_RAW + CAP_NET_ADMIN)" : "");
+			 rc == -EPERM ? " (needs root or CAP_NET_RAW + CAP_NET_ADMIN)"
+			 : rc == -EBUSY ? " (another AF_XDP socket holds that queue: another decnetd?)" : "");
 		return rc;
 	}
 	x->xsk_fd = xsk_socket__fd(x->xsk);
