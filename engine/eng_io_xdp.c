@@ -47,7 +47,7 @@
 #include "engine/eng_log.h"
 
 #define XFRAME_SIZE 2048u
-#define RX_FRAMES 2048u
+#define RX_FRAMES 4096u /* 8 MiB: as many frames as the afpacket default ring */
 #define TX_FRAMES 2048u
 #define NUM_FRAMES (RX_FRAMES + TX_FRAMES)
 #define PROG_NAME "decnet_xdp"
