@@ -535,7 +535,7 @@ static int open_io(struct eng_engine *e, char *err, unsigned errlen)
 	}
 	if (strcmp(e->opt.backend, "xdp") == 0) {
 		if (!HAVE_XDP) {
-			snprintf(err, errlen, "decnetd was built without AF_XDP support (libxdp-dev, libbpf-dev, clang)");
+			snprintf(err, errlen, "-b xdp: decnetd was built without AF_XDP support (libxdp-dev, libbpf-dev, clang)");
 			return -EOPNOTSUPP;
 		}
 		if (!cfg.ifname || !*cfg.ifname) {
