@@ -255,6 +255,9 @@ static int xdp_addr_add(struct eng_io *io, uint32_t ip_raw, const uint8_t mac[6]
 {
 	struct xdp_io *x = (struct xdp_io *)io;
 	uint8_t one = 1;
+	/* The filter would take every unicast frame of the host. */
+	if (memcmp(mac, x->io.mac, 6) == 0)
+		return -EADDRINUSE;
 	if (bpf_map_update_elem(x->mac_fd, mac, &one, BPF_ANY))
 		return -errno;
 	if (bpf_map_update_elem(x->ip_fd, &ip_raw, &one, BPF_ANY)) {

@@ -79,6 +79,16 @@ if [ "${LAB_BACKEND:-}" = xdp ]; then
 		fail "10.77.0.1 ARP not answered by the kernel through the XDP filter: $out"
 	scan ping -c 5 -i 0.2 -W 2 10.77.0.1 2>&1 | grep -q ' 5 received' && pass "kernel's own address: 5/5 pings" ||
 		fail "kernel's own address lost pings behind the XDP filter"
+	# A decky wearing the interface's own MAC would take the host's
+	# unicast traffic: refused, and nothing of it stays.
+	out=$(lab_ctl decky.add name=thief ip=10.77.0.60 mac=$eng_mac services=ssh nmap_os=bsd 2>&1)
+	n=$(lab_ctl decky.list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	if [ "$n" = 3 ] && ! scan arping -c 1 -w 1 -i scan0 10.77.0.60 2>&1 | grep -q ' from ' &&
+		scan ping -c 1 -W 2 10.77.0.1 >/dev/null; then
+		pass "decky.add with eng0's own MAC refused cleanly ($out)"
+	else
+		fail "decky.add with eng0's own MAC: $n deckies, reply '$out'"
+	fi
 fi
 
 # Live add / remove through the control socket.
