@@ -33,7 +33,8 @@ struct eng_io_stats {
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
 	uint64_t rx_kernel_drops;   /* frames the kernel dropped (ring full) */
 	uint64_t rx_truncated;      /* frames cut by the ring's frame size */
-	uint64_t tx_ring_full;      /* frames refused: no free tx slot */
+	uint64_t tx_ring_full;      /* frames refused: no free tx slot (xdp: also
+	                             * frames the device dropped, EBUSY) */
 	uint64_t tx_errors;         /* send() failures */
 	uint64_t tx_oversize;       /* answers longer than the interface MTU allows */
 	uint64_t tx_no_frame;       /* xdp: frames refused: no free UMEM frame */

@@ -147,8 +147,10 @@ static void reap_completions(struct xdp_io *x)
 }
 
 /* In copy mode the kernel sends at most a small batch per call (32) and
- * answers EAGAIN while descriptors remain: bounded retries, and what is
- * still queued goes with the next flush. */
+ * answers EAGAIN while descriptors remain (or the device said busy): bounded
+ * retries, and what is still queued goes with the next flush. EBUSY is a
+ * frame the device dropped (NET_XMIT_DROP: a full backlog behind veth,
+ * say): counted as afpacket counts its ENOBUFS, and the rest still goes. */
 static void xdp_tx_flush(struct eng_io *io)
 {
 	struct xdp_io *x = (struct xdp_io *)io;
@@ -163,6 +165,8 @@ static void xdp_tx_flush(struct eng_io *io)
 			x->tx_pending = false;
 			return;
 		}
+		if (errno == EBUSY)
+			x->st.tx_ring_full++;
 		if (errno == EAGAIN || errno == EBUSY)
 			continue;
 		if (errno != ENOBUFS)
