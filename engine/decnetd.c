@@ -9,6 +9,12 @@
 #include "engine/eng_engine.h"
 #include "engine/eng_log.h"
 
+#if HAVE_XDP
+#define HAVE_XDP_NOTE ""
+#else
+#define HAVE_XDP_NOTE "\n                          (not in this build: needs libxdp-dev, libbpf-dev, clang)"
+#endif
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -22,7 +28,12 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  -c, --config FILE       DECNET INI fleet file (required)\n"
 		"  -i, --interface IFACE   network interface (default: [general] interface=)\n"
-		"  -b, --backend NAME      afpacket (default) | pcap\n"
+		"  -b, --backend NAME      afpacket (default) | xdp | pcap\n"
+		"                          xdp (or afxdp): an AF_XDP socket on queue 0 behind an\n"
+		"                          XDP filter that takes only the deckies' frames from the\n"
+		"                          kernel; one rx queue, copy mode on veth" HAVE_XDP_NOTE "\n"
+		"      --xdp-mode MODE     xdp backend hook: native (driver), skb (generic), or\n"
+		"                          auto: native, else skb (default)\n"
 		"      --pcap-in FILE      pcap backend: capture to read frames from\n"
 		"      --pcap-out FILE     pcap backend: capture to write answers to\n"
 		"      --control PATH      control socket (admin PATH 0600, read-only PATH.ro)\n"
@@ -65,7 +76,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-enum { OPT_PCAP_IN = 256, OPT_PCAP_OUT, OPT_CONTROL, OPT_RING, OPT_RING_MB, OPT_TX, OPT_MAX, OPT_STATS, OPT_EVENTS, OPT_OSDB, OPT_EVRATE, OPT_FAMTAB };
+enum { OPT_PCAP_IN = 256, OPT_PCAP_OUT, OPT_CONTROL, OPT_RING, OPT_RING_MB, OPT_TX, OPT_MAX, OPT_STATS, OPT_EVENTS, OPT_OSDB, OPT_EVRATE, OPT_FAMTAB, OPT_XDP_MODE };
 
 int main(int argc, char **argv)
 {
@@ -85,6 +96,7 @@ int main(int argc, char **argv)
 		{"nmap-os-db", required_argument, 0, OPT_OSDB},
 		{"events-rate", required_argument, 0, OPT_EVRATE},
 		{"family-tables", no_argument, 0, OPT_FAMTAB},
+		{"xdp-mode", required_argument, 0, OPT_XDP_MODE},
 		{"quiet", no_argument, 0, 'q'},
 		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},
@@ -99,7 +111,21 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'c': opt.config_path = optarg; break;
 		case 'i': opt.ifname = optarg; break;
-		case 'b': opt.backend = optarg; break;
+		case 'b':
+			opt.backend = strcmp(optarg, "afxdp") == 0 ? "xdp" : optarg;
+			break;
+		case OPT_XDP_MODE:
+			if (strcmp(optarg, "auto") == 0) {
+				opt.xdp_mode = ENG_XDP_AUTO;
+			} else if (strcmp(optarg, "native") == 0) {
+				opt.xdp_mode = ENG_XDP_NATIVE;
+			} else if (strcmp(optarg, "skb") == 0) {
+				opt.xdp_mode = ENG_XDP_SKB;
+			} else {
+				fprintf(stderr, "decnetd: --xdp-mode: expected native, skb or auto, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case OPT_PCAP_IN: opt.pcap_in = optarg; break;
 		case OPT_PCAP_OUT: opt.pcap_out = optarg; break;
 		case OPT_CONTROL: opt.control_path = optarg; break;
@@ -148,7 +174,7 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		case 'V':
 			printf("decnetd %s (backends: afpacket%s%s%s)\n", DECNET_VERSION,
-			       HAVE_PCAP ? ", pcap" : "", HAVE_XDP ? "; libxdp found" : "",
+			       HAVE_PCAP ? ", pcap" : "", HAVE_XDP ? ", xdp" : "",
 			       HAVE_DPDK ? "; DPDK found" : "");
 			return 0;
 		default: usage(stderr); return 2;

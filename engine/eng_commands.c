@@ -52,6 +52,8 @@ static int cmd_status(void *ctx, const cJSON *args, cJSON **result, struct ctl_e
 	cJSON *r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "version", DECNET_VERSION);
 	cJSON_AddStringToObject(r, "backend", e->io->ops->name);
+	if (e->io->mode)
+		cJSON_AddStringToObject(r, "backend_mode", e->io->mode);
 	cJSON_AddStringToObject(r, "interface", e->opt.ifname ? e->opt.ifname : "");
 	cJSON_AddStringToObject(r, "config", e->opt.config_path);
 	cJSON_AddNumberToObject(r, "deckies", e->live_deckies);

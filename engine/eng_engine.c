@@ -2,6 +2,8 @@
  * lifecycle. Control-socket commands are in eng_commands.c. */
 #include "engine/eng_engine.h"
 
+#include "decnet_config.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
@@ -301,6 +303,17 @@ int eng_engine_decky_add(struct eng_engine *e, const struct fleet_decky *d, char
 			snprintf(err, errlen, "%s: %s", ip, idx == -EEXIST ? "address in use" : "host table full");
 		return idx;
 	}
+	/* A backend that filters in the kernel must let the decky's frames
+	 * through before it goes on the wire; if it cannot, nothing stays. */
+	if (e->io->ops->addr_add) {
+		int rc = e->io->ops->addr_add(e->io, ip_raw, d->mac);
+		if (rc) {
+			stk_hosts_remove(&e->hosts, ip_raw);
+			snprintf(err, errlen, "%s: %s backend filter: %s", d->name, e->io->ops->name,
+				 strerror(-rc));
+			return rc;
+		}
+	}
 	e->n_free_slots--;
 	ed->cfg = *d;
 	ed->host_idx = idx;
@@ -324,6 +337,8 @@ int eng_engine_decky_remove(struct eng_engine *e, const char *name)
 	eng_index_remove(&e->by_name, slot);
 	eng_index_remove(&e->by_mac, slot);
 	decky_ports(e, &ed->cfg, false);
+	if (e->io->ops->addr_del)
+		e->io->ops->addr_del(e->io, e->hosts.hosts[ed->host_idx].ip_raw, ed->cfg.mac);
 	stk_hosts_remove(&e->hosts, e->hosts.hosts[ed->host_idx].ip_raw);
 	ed->in_use = false;
 	ed->host_idx = -1;
@@ -375,7 +390,9 @@ int eng_engine_reload(struct eng_engine *e, const char *path, struct eng_reload_
 		eng_index_insert(&next_by_name, (uint32_t)k);
 	/* Nothing below can fail: removals first free every address and slot
 	 * the new fleet needs, and the new fleet was validated as a whole
-	 * (unique names, IPs, MACs) and fits the table. */
+	 * (unique names, IPs, MACs) and fits the table. (The xdp backend's
+	 * maps are as large as the table; only a kernel out of memory could
+	 * refuse an entry, and that is logged below.) */
 	for (uint32_t i = 0; i < e->n_deckies; i++) {
 		struct eng_decky *ed = &e->deckies[i];
 		if (!ed->in_use)
@@ -504,6 +521,8 @@ static int open_io(struct eng_engine *e, char *err, unsigned errlen)
 		.ring_blocks = e->opt.ring_mb,
 		.ring_v3 = e->opt.ring_v3,
 		.tx_ring = e->opt.tx_ring,
+		.xdp_mode = e->opt.xdp_mode,
+		.max_addrs = e->opt.max_deckies,
 	};
 	if (strcmp(e->opt.backend, "pcap") == 0)
 		return eng_io_pcap_open(&cfg, &e->io, err, errlen);
@@ -514,7 +533,20 @@ static int open_io(struct eng_engine *e, char *err, unsigned errlen)
 		}
 		return eng_io_afpacket_open(&cfg, &e->io, err, errlen);
 	}
-	snprintf(err, errlen, "unknown backend '%s' (afpacket, pcap)", e->opt.backend);
+	if (strcmp(e->opt.backend, "xdp") == 0) {
+		if (!HAVE_XDP) {
+			snprintf(err, errlen, "-b xdp: decnetd was built without AF_XDP support (libxdp-dev, libbpf-dev, clang)");
+			return -EOPNOTSUPP;
+		}
+		if (!cfg.ifname || !*cfg.ifname) {
+			snprintf(err, errlen, "no interface: give -i IFACE or interface= in [general]");
+			return -EINVAL;
+		}
+#if HAVE_XDP
+		return eng_io_xdp_open(&cfg, &e->io, err, errlen);
+#endif
+	}
+	snprintf(err, errlen, "unknown backend '%s' (afpacket, xdp, pcap)", e->opt.backend);
 	return -EINVAL;
 }
 
@@ -741,6 +773,17 @@ cJSON *eng_engine_stats_json(struct eng_engine *e)
 	cJSON_AddNumberToObject(jio, "tx_ring_full", (double)io.tx_ring_full);
 	cJSON_AddNumberToObject(jio, "tx_errors", (double)io.tx_errors);
 	cJSON_AddNumberToObject(jio, "tx_oversize", (double)io.tx_oversize);
+	if (e->io->mode)
+		cJSON_AddStringToObject(jio, "mode", e->io->mode);
+	if (e->io->ops->addr_add) { /* xdp */
+		cJSON_AddNumberToObject(jio, "tx_no_frame", (double)io.tx_no_frame);
+		cJSON_AddNumberToObject(jio, "xdp_rx_dropped", (double)io.xdp_rx_dropped);
+		cJSON_AddNumberToObject(jio, "xdp_rx_invalid_descs", (double)io.xdp_rx_invalid_descs);
+		cJSON_AddNumberToObject(jio, "xdp_tx_invalid_descs", (double)io.xdp_tx_invalid_descs);
+		cJSON_AddNumberToObject(jio, "xdp_rx_ring_full", (double)io.xdp_rx_ring_full);
+		cJSON_AddNumberToObject(jio, "xdp_rx_fill_ring_empty", (double)io.xdp_rx_fill_ring_empty);
+		cJSON_AddNumberToObject(jio, "xdp_tx_ring_empty", (double)io.xdp_tx_ring_empty);
+	}
 	cJSON_AddNumberToObject(root, "deckies", e->live_deckies);
 	struct stk_tcp_usage u;
 	stk_tcp_usage(&e->stk, &u);

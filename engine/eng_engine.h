@@ -32,12 +32,13 @@ struct eng_decky {
 struct eng_options {
 	const char *config_path;
 	const char *ifname;
-	const char *backend;   /* "afpacket" (default) or "pcap" */
+	const char *backend;   /* "afpacket" (default), "xdp" or "pcap" */
 	const char *pcap_in, *pcap_out;
 	const char *control_path; /* NULL: no control socket */
 	bool ring_v3;
 	bool tx_ring;          /* afpacket: transmit through a PACKET_TX_RING (--tx ring) */
 	unsigned ring_mb;
+	enum eng_xdp_mode xdp_mode; /* xdp: auto (default), native or skb */
 	uint32_t max_deckies;
 	bool stats_on_exit;    /* print counters as JSON on stdout at exit */
 	const char *events_file; /* NDJSON event records (append), "-" = stdout */

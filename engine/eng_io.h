@@ -5,8 +5,11 @@
  *              default backend.
  *   pcap       read frames from a capture file, write answers to another;
  *              replay tests and offline analysis (needs libpcap).
+ *   xdp        AF_XDP socket on queue 0 behind our own XDP program, which
+ *              steals only the deckies' frames from the kernel (needs
+ *              libxdp, libbpf and clang at build time).
  *   mem        frames in memory; benchmarks and unit tests.
- *   (AF_XDP and DPDK plug in here with their own issue.)
+ *   (DPDK plugs in here with its own issue.)
  *
  * Ownership (see stack/stk_pkt.h):
  *   rx_burst fills pkts[] with frames the backend still owns; they stay
@@ -30,9 +33,14 @@ struct eng_io_stats {
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
 	uint64_t rx_kernel_drops;   /* frames the kernel dropped (ring full) */
 	uint64_t rx_truncated;      /* frames cut by the ring's frame size */
-	uint64_t tx_ring_full;      /* frames refused: no free tx slot */
+	uint64_t tx_ring_full;      /* frames refused: no free tx slot (xdp: also
+	                             * frames the device dropped, EBUSY) */
 	uint64_t tx_errors;         /* send() failures */
 	uint64_t tx_oversize;       /* answers longer than the interface MTU allows */
+	uint64_t tx_no_frame;       /* xdp: frames refused: no free UMEM frame */
+	/* xdp: the socket's XDP_STATISTICS (the kernel's, cumulative) */
+	uint64_t xdp_rx_dropped, xdp_rx_invalid_descs, xdp_tx_invalid_descs;
+	uint64_t xdp_rx_ring_full, xdp_rx_fill_ring_empty, xdp_tx_ring_empty;
 };
 
 struct eng_io_ops {
@@ -50,13 +58,22 @@ struct eng_io_ops {
 	int (*eof)(struct eng_io *io);
 	void (*stats)(struct eng_io *io, struct eng_io_stats *out);
 	void (*close)(struct eng_io *io);
+	/* Optional (NULL: the backend sees every frame anyway). A backend
+	 * that filters in the kernel (xdp) must be told which addresses are
+	 * the engine's: ip_raw in network order. addr_add returns 0 or
+	 * -errno and leaves nothing behind on failure. */
+	int (*addr_add)(struct eng_io *io, uint32_t ip_raw, const uint8_t mac[6]);
+	void (*addr_del)(struct eng_io *io, uint32_t ip_raw, const uint8_t mac[6]);
 };
 
 struct eng_io {
 	const struct eng_io_ops *ops;
 	uint8_t mac[6];   /* the interface's own MAC (zero for files) */
 	int ifindex;
+	const char *mode; /* how the backend runs, for status/stats; or NULL */
 };
+
+enum eng_xdp_mode { ENG_XDP_AUTO, ENG_XDP_NATIVE, ENG_XDP_SKB };
 
 struct eng_io_cfg {
 	const char *ifname;     /* af_packet: interface */
@@ -65,11 +82,15 @@ struct eng_io_cfg {
 	unsigned ring_blocks;   /* af_packet: rx ring size in 1 MiB blocks (default 8) */
 	int ring_v3;            /* af_packet: 1 = TPACKET_V3 blocks, 0 = TPACKET_V2 frames */
 	int tx_ring;            /* af_packet: 1 = PACKET_TX_RING, 0 = sendmmsg copies */
+	enum eng_xdp_mode xdp_mode; /* xdp: driver hook, generic (skb) hook, or driver then skb */
+	uint32_t max_addrs;     /* xdp: capacity of the decky address maps */
 };
 
 /* Each returns 0 and *out, or -errno with a message in err. */
 int eng_io_afpacket_open(const struct eng_io_cfg *cfg, struct eng_io **out, char *err, unsigned errlen);
 int eng_io_pcap_open(const struct eng_io_cfg *cfg, struct eng_io **out, char *err, unsigned errlen);
+/* Only in builds with HAVE_XDP. */
+int eng_io_xdp_open(const struct eng_io_cfg *cfg, struct eng_io **out, char *err, unsigned errlen);
 
 /* In-memory backend: rx cycles over the given frames forever (or once when
  * loop is 0); tx counts and discards (or keeps the last frame for checks). */

@@ -9,6 +9,10 @@
 #  - the engine's counters equal what tshark saw the scanner send;
 #  - decky.add makes a new decky answer ARP within 1 s, decky.remove
 #    silences it.
+# Argument: v2 (default) or v3, the AF_PACKET ring; or xdp, the AF_XDP
+# backend (LAB_BACKEND=xdp does the same), which must also leave the
+# namespace's own address working (its XDP filter passes what is not a
+# decky's) and take its program off eng0 when it stops.
 set -u
 . "$DECNET_SRC/tests/lab/lab.sh"
 lab_need_root
@@ -16,12 +20,18 @@ for t in arping ping tshark; do
 	command -v $t >/dev/null || { echo "FAIL: $t not installed (tests need it)"; exit 1; }
 done
 
+ring=${1:-v2}
+if [ "$ring" = xdp ]; then
+	LAB_BACKEND=xdp
+	ring=v2
+fi
+lab_need_backend
 lab_up arp$$
 # ip netns exec replaces itself with tshark: $! is tshark's own pid.
 ip netns exec "$LAB_SCAN" tshark -q -i scan0 -w "$LAB_DIR/scan.pcap" -f "arp or icmp" >/dev/null 2>&1 &
 TSHARK=$!
 # An argument "v3" runs the same test over the TPACKET_V3 ring.
-lab_engine "$DECNET_SRC/tests/integration/data/three-families.ini" --ring "${1:-v2}" --stats-on-exit \
+lab_engine "$DECNET_SRC/tests/integration/data/three-families.ini" --ring "$ring" --stats-on-exit \
 	--events "$LAB_DIR/events.ndjson" || exit 1
 # A plain-text subscriber on the read-only socket, as an operator would do.
 command -v socat >/dev/null || { echo "FAIL: socat not installed"; exit 1; }
@@ -57,6 +67,29 @@ done
 out=$(scan arping -c 2 -w 2 -i scan0 10.77.0.99 2>&1)
 echo "$out" | grep -q ' from ' && fail "non-decky 10.77.0.99 answered ARP: $out" || pass "no ARP reply for 10.77.0.99"
 scan ping -c 1 -W 2 10.77.0.1 >/dev/null && pass "the namespace's own address still answers (kernel)" || fail "10.77.0.1 (not a decky) did not answer"
+if [ "${LAB_BACKEND:-}" = xdp ]; then
+	backend=$(lab_ctl status | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["backend"], "/", j.get("backend_mode"))')
+	case "$backend" in xdp*) pass "backend: $backend" ;; *) fail "backend is '$backend', not xdp" ;; esac
+	eng ip link show eng0 | grep -q 'prog/xdp .*name decnet_xdp' && pass "decnet_xdp attached to eng0" ||
+		fail "no decnet_xdp program on eng0: $(eng ip link show eng0)"
+	# The kernel's own ARP (broadcast, not for a decky) passes the filter.
+	eng_mac=$(eng cat /sys/class/net/eng0/address)
+	out=$(scan arping -c 2 -w 3 -i scan0 10.77.0.1 2>&1)
+	echo "$out" | grep -q " from $eng_mac " && pass "kernel's own ARP for 10.77.0.1 still answered (from $eng_mac)" ||
+		fail "10.77.0.1 ARP not answered by the kernel through the XDP filter: $out"
+	scan ping -c 5 -i 0.2 -W 2 10.77.0.1 2>&1 | grep -q ' 5 received' && pass "kernel's own address: 5/5 pings" ||
+		fail "kernel's own address lost pings behind the XDP filter"
+	# A decky wearing the interface's own MAC would take the host's
+	# unicast traffic: refused, and nothing of it stays.
+	out=$(lab_ctl decky.add name=thief ip=10.77.0.60 mac=$eng_mac services=ssh nmap_os=bsd 2>&1)
+	n=$(lab_ctl decky.list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	if [ "$n" = 3 ] && ! scan arping -c 1 -w 1 -i scan0 10.77.0.60 2>&1 | grep -q ' from ' &&
+		scan ping -c 1 -W 2 10.77.0.1 >/dev/null; then
+		pass "decky.add with eng0's own MAC refused cleanly ($out)"
+	else
+		fail "decky.add with eng0's own MAC: $n deckies, reply '$out'"
+	fi
+fi
 
 # Live add / remove through the control socket.
 lab_ctl decky.add name=live-01 ip=10.77.0.50 services=ssh nmap_os=bsd >/dev/null || fail "decky.add"
@@ -69,6 +102,10 @@ echo "$out" | grep -q ' from ' && fail "decky.remove: still answering" || pass "
 sleep 0.5
 kill -TERM $TSHARK; wait $TSHARK 2>/dev/null  # (background jobs ignore SIGINT)
 lab_stop_engine || fail "decnetd exit status $?"
+if [ "${LAB_BACKEND:-}" = xdp ]; then
+	eng ip link show eng0 | grep -q 'prog/xdp' && fail "XDP program left on eng0 after exit" ||
+		pass "XDP program detached at exit"
+fi
 stats=$(tail -n 1 "$LAB_DIR/engine.out")
 deckies='10.77.0.10, 10.77.0.11, 10.77.0.12, 10.77.0.50'
 filt_arp="arp.opcode==1 && arp.src.proto_ipv4!=arp.dst.proto_ipv4 && eth.src==$(scan cat /sys/class/net/scan0/address) && arp.dst.proto_ipv4 in {${deckies}}"

@@ -66,6 +66,14 @@ done
 # 4. Checksum offload left on in the scanner (a veth leaves TCP checksums
 # to a NIC it does not have; AF_PACKET marks such frames): a kernel client's
 # connection to a decky must still work.
+# Not over xdp: XDP carries no checksum status (engine/README.md, limits),
+# so those frames fail the stack's checksum check; a NIC never delivers
+# them, only a peer in the same host does.
+if [ "${LAB_BACKEND:-}" = xdp ]; then
+	echo "skip: checksum offload in the peer: a known limit of the xdp backend"
+	lab_result
+	exit
+fi
 ip netns exec "$LAB_SCAN" ethtool -K scan0 tx on >/dev/null 2>&1
 lab_engine "$cfg" --stats-on-exit || exit 1
 if ip netns exec "$LAB_SCAN" ethtool -k scan0 | grep -q 'tx-checksumming: on'; then

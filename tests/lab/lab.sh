@@ -13,6 +13,9 @@
 #   eng CMD...             run CMD in the engine namespace
 #   lab_engine ARGS...     start decnetd in ENG (background), sets $LAB_PID,
 #                          waits until its control socket answers
+#   $LAB_BACKEND           I/O backend lab_engine gives decnetd (-b; default
+#                          its own, afpacket); "xdp" skips the test (77) when
+#                          decnetd was built without it
 #   lab_ctl CMD            one control-socket request (plain text), prints reply
 #   $LAB_EXTRA_NS          more namespaces (a test's own) lab_down removes
 #
@@ -51,6 +54,15 @@ lab_result() {
 lab_need_root() {
 	if [ "$(id -u)" != 0 ]; then
 		echo "SKIP: network namespaces need root" >&2
+		exit 77
+	fi
+}
+
+# The machine cannot run the test over $LAB_BACKEND: skip, saying why.
+lab_need_backend() {
+	[ -n "${LAB_BACKEND:-}" ] || return 0
+	if ! "$DECNETD" -V | grep -q "[ ,(]$LAB_BACKEND[,;)]"; then
+		echo "SKIP: $DECNETD was built without the $LAB_BACKEND backend ($("$DECNETD" -V))" >&2
 		exit 77
 	fi
 }
@@ -187,7 +199,8 @@ eng() { ip netns exec "$LAB_ENG" "$@"; }
 lab_engine() {
 	local cfg=$1
 	shift
-	ip netns exec "$LAB_ENG" "$DECNETD" -c "$cfg" -i eng0 \
+	lab_need_backend
+	ip netns exec "$LAB_ENG" "$DECNETD" -c "$cfg" -i eng0 ${LAB_BACKEND:+-b "$LAB_BACKEND"} \
 		--control "$LAB_CTL" "$@" >"$LAB_DIR/engine.out" 2>"$LAB_DIR/engine.err" &
 	LAB_PID=$!
 	local i
