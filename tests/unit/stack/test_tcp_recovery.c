@@ -144,7 +144,10 @@ static void run(const struct rcase *c)
 
 static void lab_open(struct tl *l, uint32_t *iss, uint32_t sndbuf, bool echo)
 {
-	struct stk_tcp_policy pol = *stk_tcp_policy_family(FP_FAMILY_LINUX);
+	/* The lab's host keeps a pointer to its policy: it must outlive this
+	 * call (static: one lab at a time). */
+	static struct stk_tcp_policy pol;
+	pol = *stk_tcp_policy_family(FP_FAMILY_LINUX);
 	pol.delack_ms = 0;
 	struct stk_tcp_cfg cfg;
 	stk_tcp_cfg_default(&cfg);
