@@ -166,7 +166,7 @@ unsigned stk_tcp_flows(const struct stk_ctx *ctx, struct stk_tcp_flow_info *out,
 		o->snd_wnd = f->snd_wnd;
 		o->cwnd = f->cwnd;
 		o->ssthresh = f->ssthresh;
-		o->rcv_wnd = seq_gt(f->rcv_adv, f->rcv_nxt) ? f->rcv_adv - f->rcv_nxt : 0;
+		o->rcv_wnd = stk_tcp_rcv_open(f);
 		o->srtt_us = f->srtt_us;
 		o->rto_ms = f->rto_ms;
 		o->rto_in_ms = (f->flags & STK_F_RTO) ? (int64_t)(int32_t)(f->rto_at - now) : -1;

@@ -58,7 +58,7 @@ static bool call_ok(const struct stk_tcp_flow *f)
  * there stays outside the window (RFC 5961 3.2: dropped silently). */
 static bool seq_acceptable(const struct stk_tcp_flow *f, const struct seg *s)
 {
-	uint32_t wnd = seq_gt(f->rcv_adv, f->rcv_nxt) ? f->rcv_adv - f->rcv_nxt : 0;
+	uint32_t wnd = stk_tcp_rcv_open(f);
 	uint32_t len = seg_len(s);
 	if (!len)
 		return (seq_leq(f->rcv_nxt, s->seq) && seq_lt(s->seq, f->rcv_nxt + wnd)) ||
@@ -362,7 +362,7 @@ static void window_update_check(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	const struct stk_tcp *t = ctx->tcp;
 	if (!f->svc->recv_space || !call_ok(f) || (f->flags & (STK_F_PEER_FIN | STK_F_ACK_NOW)))
 		return;
-	uint32_t offered = seq_gt(f->rcv_adv, f->rcv_nxt) ? f->rcv_adv - f->rcv_nxt : 0;
+	uint32_t offered = stk_tcp_rcv_open(f);
 	uint32_t space = f->svc->recv_space(ctx, (struct stk_tcp_sock *)f);
 	if (space > t->cfg.rcv_wnd)
 		space = t->cfg.rcv_wnd;
@@ -402,7 +402,7 @@ static bool closed_window_ack(const struct stk_tcp_flow *f, const struct seg *s)
 {
 	/* Closed as the peer was told: less than one unit of the scaled field
 	 * (the edge we still honour may be a few bytes further). */
-	uint32_t open = seq_gt(f->rcv_adv, f->rcv_nxt) ? f->rcv_adv - f->rcv_nxt : 0;
+	uint32_t open = stk_tcp_rcv_open(f);
 	return !(open >> f->rcv_ws) && (s->flags & STK_TH_ACK) && !(s->flags & STK_TH_SYN) &&
 	       f->state != STK_TCP_SYN_RCVD && seq_gt(s->ack, f->snd_una) && seq_leq(s->ack, f->snd_max);
 }

@@ -372,6 +372,13 @@ static inline bool seq_leq(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 
 static inline bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
 static inline bool seq_geq(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
 
+/* The receive window offered and not yet used: RCV.ADV - RCV.NXT (0 once
+ * the peer has filled it). */
+static inline uint32_t stk_tcp_rcv_open(const struct stk_tcp_flow *f)
+{
+	return seq_gt(f->rcv_adv, f->rcv_nxt) ? f->rcv_adv - f->rcv_nxt : 0;
+}
+
 /* The sequence number of a segment that carries no data, SYN or FIN (an
  * ACK, a RST): the highest sent, not snd_nxt, which a timeout rewinds to
  * snd_una for its go-back-N (BSD's tcp_output makes the same choice). A

@@ -260,7 +260,7 @@ static uint16_t window_field(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 		if (s < space)
 			space = s;
 	}
-	uint32_t offered = seq_gt(f->rcv_adv, f->rcv_nxt) ? f->rcv_adv - f->rcv_nxt : 0;
+	uint32_t offered = stk_tcp_rcv_open(f);
 	/* Receiver silly-window avoidance (RFC 9293 3.8.6.2.2): move the right
 	 * edge only by at least min(buffer / 2, MSS). */
 	uint32_t step = t->cfg.rcv_wnd / 2 < f->mss ? t->cfg.rcv_wnd / 2 : f->mss;
