@@ -84,21 +84,32 @@ static const struct rcase cases[] = {
 	 1, 0, 5 * MSS},
 };
 
-static void run(const struct rcase *c)
+/* One connection from port 4000 to 80, the Linux family's policy without
+ * delayed ACKs; init_cwnd 0: the policy's. */
+static void lab_open(struct tl *l, uint32_t *iss, uint32_t sndbuf, bool echo, uint32_t init_cwnd)
 {
-	struct stk_tcp_policy pol = *stk_tcp_policy_family(FP_FAMILY_LINUX);
+	/* The lab's host keeps a pointer to its policy: it must outlive this
+	 * call (static: one lab at a time). */
+	static struct stk_tcp_policy pol;
+	pol = *stk_tcp_policy_family(FP_FAMILY_LINUX);
 	pol.delack_ms = 0;
-	if (c->init_cwnd)
-		pol.init_cwnd_segs = c->init_cwnd;
+	if (init_cwnd)
+		pol.init_cwnd_segs = init_cwnd;
 	struct stk_tcp_cfg cfg;
 	stk_tcp_cfg_default(&cfg);
 	cfg.max_flows = 64;
 	cfg.secret_seed = 42;
-	cfg.sndbuf_per_flow = 1u << 20;
-	struct tl l;
+	cfg.sndbuf_per_flow = sndbuf;
+	tl_init(l, &pol, &cfg);
+	l->rec.echo = echo;
+	CHECK(tl_connect(l, 4000, 80, PEER_ISN, iss));
+}
+
+static void run(const struct rcase *c)
+{
+	static struct tl l;
 	uint32_t iss;
-	tl_init(&l, &pol, &cfg);
-	CHECK(tl_connect(&l, 4000, 80, PEER_ISN, &iss));
+	lab_open(&l, &iss, 1u << 20, false, c->init_cwnd);
 	static uint8_t data[16 * MSS];
 	memset(data, 'r', sizeof(data));
 	bool ok = true;
@@ -142,30 +153,13 @@ static void run(const struct rcase *c)
 	tl_free(&l);
 }
 
-static void lab_open(struct tl *l, uint32_t *iss, uint32_t sndbuf, bool echo)
-{
-	/* The lab's host keeps a pointer to its policy: it must outlive this
-	 * call (static: one lab at a time). */
-	static struct stk_tcp_policy pol;
-	pol = *stk_tcp_policy_family(FP_FAMILY_LINUX);
-	pol.delack_ms = 0;
-	struct stk_tcp_cfg cfg;
-	stk_tcp_cfg_default(&cfg);
-	cfg.max_flows = 64;
-	cfg.secret_seed = 42;
-	cfg.sndbuf_per_flow = sndbuf;
-	tl_init(l, &pol, &cfg);
-	l->rec.echo = echo;
-	CHECK(tl_connect(l, 4000, 80, PEER_ISN, iss));
-}
-
 /* After a timeout rewound snd_nxt, what carries no data says SND.MAX. */
 static void test_go_back_n_acks(void)
 {
 	static struct tl l;
 	uint32_t iss;
 	static uint8_t data[5 * MSS];
-	lab_open(&l, &iss, 1u << 20, false);
+	lab_open(&l, &iss, 1u << 20, false, 0);
 	CHECK_EQ(stk_tcp_send(&l.ctx, l.rec.sock, data, sizeof(data)), sizeof(data));
 	CHECK_EQ(tl_advance(&l, 0), 5);
 	CHECK_EQ(tl_advance(&l, 1000), 1); /* RTO: [0] again, snd_nxt = [1] */
@@ -193,7 +187,7 @@ static void test_ack_at_window_edge(void)
 	static struct tl l;
 	uint32_t iss;
 	static uint8_t data[2 * MSS];
-	lab_open(&l, &iss, 1u << 20, false);
+	lab_open(&l, &iss, 1u << 20, false, 0);
 	CHECK_EQ(stk_tcp_send(&l.ctx, l.rec.sock, data, sizeof(data)), sizeof(data));
 	CHECK_EQ(tl_advance(&l, 0), 2);
 	struct stk_tcp_flow *f = tl_flow(&l, 4000, 80);
@@ -226,7 +220,7 @@ static void test_closed_window_probe_ack(uint32_t short_of_edge)
 	static struct tl l;
 	uint32_t iss;
 	static uint8_t b[1000];
-	lab_open(&l, &iss, 64u << 10, true);
+	lab_open(&l, &iss, 64u << 10, true, 0);
 	struct stk_tcp_flow *f = tl_flow(&l, 4000, 80);
 	CHECK(f != NULL);
 	struct tl_seg d = {.sport = 4000, .dport = 80, .flags = STK_TH_ACK | STK_TH_PSH, .ack = iss + 1,
