@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -764,26 +765,32 @@ cJSON *eng_engine_stats_json(struct eng_engine *e)
 	e->io->ops->stats(e->io, &io);
 	cJSON *jio = cJSON_AddObjectToObject(root, "io");
 	cJSON_AddStringToObject(jio, "backend", e->io->ops->name);
-	cJSON_AddNumberToObject(jio, "rx_frames", (double)io.rx_frames);
-	cJSON_AddNumberToObject(jio, "rx_bytes", (double)io.rx_bytes);
-	cJSON_AddNumberToObject(jio, "tx_frames", (double)io.tx_frames);
-	cJSON_AddNumberToObject(jio, "tx_bytes", (double)io.tx_bytes);
-	cJSON_AddNumberToObject(jio, "rx_kernel_drops", (double)io.rx_kernel_drops);
-	cJSON_AddNumberToObject(jio, "rx_truncated", (double)io.rx_truncated);
-	cJSON_AddNumberToObject(jio, "tx_ring_full", (double)io.tx_ring_full);
-	cJSON_AddNumberToObject(jio, "tx_errors", (double)io.tx_errors);
-	cJSON_AddNumberToObject(jio, "tx_oversize", (double)io.tx_oversize);
+	/* Every backend's counters, then the xdp backend's own (as the stack's
+	 * counters above: one table, one loop). */
+#define IO_FIELD(f, xdp) {#f, offsetof(struct eng_io_stats, f), xdp}
+	static const struct {
+		const char *name;
+		size_t off;
+		bool xdp_only;
+	} io_fields[] = {
+		IO_FIELD(rx_frames, false), IO_FIELD(rx_bytes, false), IO_FIELD(tx_frames, false),
+		IO_FIELD(tx_bytes, false), IO_FIELD(rx_kernel_drops, false), IO_FIELD(rx_truncated, false),
+		IO_FIELD(tx_ring_full, false), IO_FIELD(tx_errors, false), IO_FIELD(tx_oversize, false),
+		IO_FIELD(tx_no_frame, true), IO_FIELD(xdp_rx_dropped, true), IO_FIELD(xdp_rx_invalid_descs, true),
+		IO_FIELD(xdp_tx_invalid_descs, true), IO_FIELD(xdp_rx_ring_full, true),
+		IO_FIELD(xdp_rx_fill_ring_empty, true), IO_FIELD(xdp_tx_ring_empty, true),
+	};
+#undef IO_FIELD
+	bool xdp = e->io->ops->addr_add != NULL; /* the one backend with an address filter */
+	for (size_t i = 0; i < sizeof(io_fields) / sizeof(io_fields[0]); i++) {
+		if (io_fields[i].xdp_only && !xdp)
+			continue;
+		uint64_t v;
+		memcpy(&v, (const uint8_t *)&io + io_fields[i].off, sizeof(v));
+		cJSON_AddNumberToObject(jio, io_fields[i].name, (double)v);
+	}
 	if (e->io->mode)
 		cJSON_AddStringToObject(jio, "mode", e->io->mode);
-	if (e->io->ops->addr_add) { /* xdp */
-		cJSON_AddNumberToObject(jio, "tx_no_frame", (double)io.tx_no_frame);
-		cJSON_AddNumberToObject(jio, "xdp_rx_dropped", (double)io.xdp_rx_dropped);
-		cJSON_AddNumberToObject(jio, "xdp_rx_invalid_descs", (double)io.xdp_rx_invalid_descs);
-		cJSON_AddNumberToObject(jio, "xdp_tx_invalid_descs", (double)io.xdp_tx_invalid_descs);
-		cJSON_AddNumberToObject(jio, "xdp_rx_ring_full", (double)io.xdp_rx_ring_full);
-		cJSON_AddNumberToObject(jio, "xdp_rx_fill_ring_empty", (double)io.xdp_rx_fill_ring_empty);
-		cJSON_AddNumberToObject(jio, "xdp_tx_ring_empty", (double)io.xdp_tx_ring_empty);
-	}
 	cJSON_AddNumberToObject(root, "deckies", e->live_deckies);
 	struct stk_tcp_usage u;
 	stk_tcp_usage(&e->stk, &u);
