@@ -141,6 +141,7 @@ static int cmd_flow_list(void *ctx, const cJSON *args, cJSON **result, struct ct
 		cJSON_AddNumberToObject(j, "idle_in_ms", (double)f->idle_in_ms);
 		cJSON_AddNumberToObject(j, "backoff", f->backoff);
 		cJSON_AddNumberToObject(j, "ooo_segments", f->ooo_segments);
+		cJSON_AddNumberToObject(j, "rcv_held", f->rcv_held);
 		cJSON_AddBoolToObject(j, "persist", f->persist);
 		cJSON_AddBoolToObject(j, "recovery", f->recovery);
 		cJSON_AddBoolToObject(j, "peer_fin", f->peer_fin);

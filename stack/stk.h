@@ -135,7 +135,8 @@ struct stk_frag;
 	X(tcp_ooo_queued, "out-of-order segments queued until the hole fills") \
 	X(drop_tcp_ooo, "out-of-order segment the reassembly queue could not take") \
 	X(drop_tcp_after_fin, "data after the peer's FIN")                     \
-	X(drop_tcp_rcv_unread, "bytes the service did not consume (not ACKed)") \
+	X(drop_tcp_rcv_unread, "bytes the service did not consume and could not be held (not ACKed)") \
+	X(tcp_rcv_held, "in-window bytes held for a service without room (ACKed, delivered later)") \
 	X(drop_tcp_challenge_ratelimit, "challenge ACK suppressed (RFC 5961 limit)") \
 	X(udp_rx, "UDP datagrams to a decky")                                  \
 	X(udp_delivered, "datagrams delivered to a service")                   \

@@ -172,6 +172,7 @@ unsigned stk_tcp_flows(const struct stk_ctx *ctx, struct stk_tcp_flow_info *out,
 		o->rto_in_ms = (f->flags & STK_F_RTO) ? (int64_t)(int32_t)(f->rto_at - now) : -1;
 		o->idle_in_ms = (int64_t)(int32_t)(f->idle_at - now);
 		o->ooo_segments = f->ooo_count;
+		o->rcv_held = stk_reasm_held_bytes(t, f);
 		o->backoff = f->rxt_shift;
 		o->accepted = f->flags & STK_F_ACCEPTED;
 		o->persist = f->flags & STK_F_PERSIST;
@@ -325,6 +326,13 @@ void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	}
 	if ((f->xflags & STK_X_KEEPALIVE) && !stk_tick_before(now, f->ka_at) && !keepalive_fire(ctx, f))
 		return;
+	if (f->ooo_head != STK_NONE) {
+		stk_tcp_rcv_drain(ctx, f); /* a service that never calls recv_ready() */
+		if (f->flags & STK_F_ABORT_REQ) {
+			flow_reset_now(ctx, f, STK_CLOSE_ABORT);
+			return;
+		}
+	}
 	if (!stk_tick_before(now, f->idle_at)) {
 		switch (f->state) {
 		case STK_TCP_TIME_WAIT:
@@ -350,6 +358,8 @@ void stk_tcp_flush_pending(struct stk_ctx *ctx)
 	while (t->pend_head != STK_NONE && stk_l4_tx_room(t)) {
 		struct stk_tcp_flow *f = &t->flows[t->pend_head];
 		stk_flow_unpend(t, f);
+		if (f->ooo_head != STK_NONE)
+			stk_tcp_rcv_drain(ctx, f); /* recv_ready(): room for held bytes */
 		if (f->flags & STK_F_ABORT_REQ) {
 			flow_reset_now(ctx, f, STK_CLOSE_ABORT);
 			continue;

@@ -249,7 +249,8 @@ struct stk_tcp_flow_info {
 	uint32_t srtt_us, rto_ms;
 	int64_t rto_in_ms;          /* until the retransmission timer fires; -1: not armed */
 	int64_t idle_in_ms;         /* until the idle timeout (or TIME-WAIT's end) */
-	uint16_t ooo_segments;      /* out-of-order segments waiting for a hole */
+	uint16_t ooo_segments;      /* queued segments: out of order, or held for the service */
+	uint32_t rcv_held;          /* bytes acknowledged, waiting for the service to take them */
 	uint8_t backoff;            /* retransmissions (or probes) since the last progress */
 	bool accepted, persist, recovery, peer_fin, fin_sent;
 };

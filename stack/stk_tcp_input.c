@@ -237,8 +237,9 @@ static bool ack_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct 
 	return true;
 }
 
-/* Bytes at rcv_nxt to the service; returns how many it took. */
-static unsigned deliver(struct stk_ctx *ctx, struct stk_tcp_flow *f, const uint8_t *d, unsigned len)
+/* Bytes to the service; returns how many it took (all of them when no
+ * service can take any: accepted, not aborted, with a recv()). */
+static unsigned to_service(struct stk_ctx *ctx, struct stk_tcp_flow *f, const uint8_t *d, unsigned len)
 {
 	unsigned used = len;
 	if (len && call_ok(f) && f->svc->recv) {
@@ -248,37 +249,68 @@ static unsigned deliver(struct stk_ctx *ctx, struct stk_tcp_flow *f, const uint8
 		if (used > len)
 			used = len;
 	}
-	if (used < len)
-		ctx->cnt.drop_tcp_rcv_unread += len - used;
-	f->rcv_nxt += used;
 	ctx->cnt.tcp_rx_bytes += used;
-	if (used)
-		progress(ctx, f);
 	return used;
 }
 
-/* Queued segments that the data before them made contiguous. Returns true
- * when a queued FIN became the next thing in sequence. */
-static bool drain_ooo(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+static void peer_closed_cb(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
-	uint32_t seq;
+	if (call_ok(f) && f->svc->peer_closed) {
+		f->flags |= STK_F_IN_CB;
+		f->svc->peer_closed(ctx, (struct stk_tcp_sock *)f);
+		f->flags &= (uint16_t)~STK_F_IN_CB;
+	}
+}
+
+void stk_tcp_rcv_drain(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
 	const uint8_t *d;
 	unsigned len;
-	bool fin;
-	while (!(f->flags & (STK_F_ABORT_REQ | STK_F_PEER_FIN)) &&
-	       stk_reasm_peek(ctx->tcp, f, &seq, &d, &len, &fin) && seq_leq(seq, f->rcv_nxt)) {
-		uint32_t end = seq + len;
-		if (seq_gt(end, f->rcv_nxt)) {
-			uint32_t off = f->rcv_nxt - seq;
-			if (deliver(ctx, f, d + off, len - off) < len - off)
-				return false; /* the service is full: the rest waits */
-		}
-		stk_reasm_pop(ctx->tcp, f);
-		f->flags |= STK_F_ACK_NOW;
-		if (fin && end == f->rcv_nxt)
-			return true;
+	if (f->flags & STK_F_IN_CB)
+		return;
+	while (!(f->flags & STK_F_ABORT_REQ) && stk_reasm_held_peek(ctx->tcp, f, &d, &len)) {
+		unsigned used = to_service(ctx, f, d, len);
+		if (used)
+			stk_reasm_held_consume(ctx->tcp, f, used);
+		if (used < len)
+			return; /* still full: recv_ready(), the next segment or a timer tries again */
 	}
-	return false;
+	if ((f->xflags & STK_X_FIN_OWED) && !stk_reasm_held_bytes(ctx->tcp, f)) {
+		f->xflags &= (uint8_t)~STK_X_FIN_OWED;
+		peer_closed_cb(ctx, f);
+	}
+}
+
+/* In-order bytes at rcv_nxt: to the service, or, behind bytes it has not
+ * taken yet or past what it takes now, held (acknowledged, delivered in
+ * order later). false when they could be neither: the rest is dropped
+ * unacknowledged (the queue's bounds, stk_tcp_reasm.c), as the peer's
+ * retransmission will bring it again. */
+static bool take(struct stk_ctx *ctx, struct stk_tcp_flow *f, const uint8_t *d, unsigned len)
+{
+	unsigned used = 0;
+	progress(ctx, f); /* the peer's data; held bytes going to the service later are not */
+	if (!stk_reasm_held_bytes(ctx->tcp, f))
+		used = to_service(ctx, f, d, len);
+	f->rcv_nxt += used;
+	if (used == len)
+		return true;
+	if (!stk_reasm_hold(ctx->tcp, f, d + used, len - used)) {
+		ctx->cnt.drop_tcp_rcv_unread += len - used;
+		return false;
+	}
+	ctx->cnt.tcp_rcv_held += len - used;
+	return true;
+}
+
+/* rcv_nxt moved: the queued segments it reached join the held bytes, and
+ * the service gets what it can take. Returns true when a queued FIN
+ * became the next thing in sequence. */
+static bool absorb_queue(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	bool fin = stk_reasm_absorb(ctx->tcp, f);
+	stk_tcp_rcv_drain(ctx, f);
+	return fin;
 }
 
 /* Payload for the service: in order it is delivered at once, past a hole
@@ -312,10 +344,10 @@ static bool data_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct
 			ctx->cnt.drop_tcp_ooo++;
 		return false;
 	}
-	if (deliver(ctx, f, d, len) < len)
+	if (!take(ctx, f, d, len))
 		return false;
-	if (f->ooo_head != STK_NONE)
-		*fin_due = drain_ooo(ctx, f); /* a hole filled: ACK at once */
+	if (f->ooo_head != STK_NONE) /* a hole filled, or bytes held: ACK at once */
+		*fin_due = absorb_queue(ctx, f);
 	else if (!owed && all)
 		stk_tcp_ack_delay(ctx, f);
 	return all;
@@ -347,11 +379,10 @@ static void fin_input(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 		break;
 	}
 	progress(ctx, f);
-	if (call_ok(f) && f->svc->peer_closed) {
-		f->flags |= STK_F_IN_CB;
-		f->svc->peer_closed(ctx, (struct stk_tcp_sock *)f);
-		f->flags &= (uint16_t)~STK_F_IN_CB;
-	}
+	if (stk_reasm_held_bytes(t, f))
+		f->xflags |= STK_X_FIN_OWED; /* the bytes before it first */
+	else
+		peer_closed_cb(ctx, f);
 }
 
 /* The service made room (its send queue drained, say) and the window we
@@ -364,6 +395,8 @@ static void window_update_check(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 		return;
 	uint32_t offered = stk_tcp_rcv_open(f);
 	uint32_t space = f->svc->recv_space(ctx, (struct stk_tcp_sock *)f);
+	uint32_t held = stk_reasm_held_bytes(t, f);
+	space = space > held ? space - held : 0;
 	if (space > t->cfg.rcv_wnd)
 		space = t->cfg.rcv_wnd;
 	if (space > (0xffffu << f->rcv_ws)) /* what the field can say (no scaling: 64 KiB) */
@@ -538,7 +571,7 @@ void stk_tcp_flow_input(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct st
 			all = data_input(ctx, f, s, &fin_due);
 		}
 	} else if (f->ooo_head != STK_NONE) {
-		fin_due = drain_ooo(ctx, f); /* the service may have room again */
+		stk_tcp_rcv_drain(ctx, f); /* the service may have room again */
 	}
 	if ((s->flags & STK_TH_FIN) && all && s->seq + s->len == f->rcv_nxt)
 		fin_due = true;

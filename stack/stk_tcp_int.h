@@ -82,6 +82,7 @@ enum {
 	STK_X_KEEPALIVE = 1u << 1,  /* the service asked for keepalives (ka_at armed) */
 	STK_X_LOAN1 = 1u << 2,      /* cwnd holds one limited-transmit segment (RFC 3042) */
 	STK_X_LOAN2 = 1u << 3,      /* ... and a second one */
+	STK_X_FIN_OWED = 1u << 4,   /* the peer's FIN came: peer_closed() after the held bytes */
 };
 
 /* Link-layer addresses of the few stations active opens go to (backends),
@@ -366,6 +367,11 @@ static inline uint32_t stk_now_us(const struct stk_ctx *ctx)
 	return (uint32_t)(ctx->now_ns / 1000u);
 }
 
+/* Held bytes to the service while it takes them (stk_tcp_input.c); then
+ * peer_closed() if a FIN was waiting behind them. From input, a timer or
+ * a flush, never inside a service callback. */
+void stk_tcp_rcv_drain(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+
 /* Sequence space comparisons (RFC 9293 section 3.4). */
 static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
 static inline bool seq_leq(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
@@ -540,14 +546,23 @@ void stk_sndq_copy(const struct stk_tcp *t, const struct stk_tcp_flow *f, uint32
 void stk_sndq_drop(struct stk_tcp *t, struct stk_tcp_flow *f, uint32_t n);
 void stk_sndq_free_all(struct stk_tcp *t, struct stk_tcp_flow *f);
 
-/* ---- out-of-order queue (stk_tcp_reasm.c) ---------------------------- */
+/* ---- out-of-order and held bytes (stk_tcp_reasm.c) ------------------- */
 /* Queue a segment that starts past rcv_nxt. false: no room (not queued). */
 bool stk_reasm_insert(struct stk_tcp *t, struct stk_tcp_flow *f, uint32_t seq, const uint8_t *d, unsigned len,
 		      bool fin);
-/* The lowest queued segment, if any. */
-bool stk_reasm_peek(const struct stk_tcp *t, const struct stk_tcp_flow *f, uint32_t *seq, const uint8_t **d,
-		    unsigned *len, bool *fin);
-void stk_reasm_pop(struct stk_tcp *t, struct stk_tcp_flow *f);
+/* Hold len in-order bytes at rcv_nxt that the service had no room for,
+ * and move rcv_nxt past them (they will be acknowledged). false: no room
+ * (nothing held, rcv_nxt unchanged). */
+bool stk_reasm_hold(struct stk_tcp *t, struct stk_tcp_flow *f, const uint8_t *d, unsigned len);
+/* After rcv_nxt moved: queued segments it reached become held, rcv_nxt
+ * moving past them. true when a queued FIN is now next (not counted in
+ * rcv_nxt: fin_input does that). */
+bool stk_reasm_absorb(struct stk_tcp *t, struct stk_tcp_flow *f);
+/* The first held bytes, if any; consume n of them once delivered. */
+bool stk_reasm_held_peek(const struct stk_tcp *t, const struct stk_tcp_flow *f, const uint8_t **d, unsigned *len);
+void stk_reasm_held_consume(struct stk_tcp *t, struct stk_tcp_flow *f, unsigned n);
+/* Bytes acknowledged and not yet delivered. */
+uint32_t stk_reasm_held_bytes(const struct stk_tcp *t, const struct stk_tcp_flow *f);
 void stk_reasm_free_all(struct stk_tcp *t, struct stk_tcp_flow *f);
 /* Up to max SACK blocks [left, right) for what is queued. */
 unsigned stk_reasm_sack(const struct stk_tcp *t, const struct stk_tcp_flow *f, uint32_t blocks[][2],

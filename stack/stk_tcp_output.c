@@ -257,6 +257,8 @@ static uint16_t window_field(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	if (f->svc && f->svc->recv_space && (f->flags & STK_F_ACCEPTED) &&
 	    !(f->flags & (STK_F_IN_CB | STK_F_PEER_FIN))) {
 		unsigned s = f->svc->recv_space(ctx, (struct stk_tcp_sock *)f);
+		uint32_t held = stk_reasm_held_bytes(t, f); /* the service takes these first */
+		s = s > held ? s - held : 0;
 		if (s < space)
 			space = s;
 	}
@@ -303,9 +305,11 @@ static bool emit(struct stk_ctx *ctx, struct stk_tcp_flow *f, uint8_t flags, uin
 	room = room > len ? room - len : 0;
 	if (room > 40 - optlen)
 		room = 40 - optlen;
-	if ((f->flags & STK_F_SACK) && f->ooo_head != STK_NONE && room >= 12) {
-		uint32_t blocks[4][2];
-		unsigned n = stk_reasm_sack(ctx->tcp, f, blocks, (room - 4) / 8);
+	uint32_t blocks[4][2];
+	unsigned n = 0;
+	if ((f->flags & STK_F_SACK) && f->ooo_head != STK_NONE && room >= 12)
+		n = stk_reasm_sack(ctx->tcp, f, blocks, (room - 4) / 8); /* none when all are held */
+	if (n) {
 		opts[optlen] = opts[optlen + 1] = 1;
 		opts[optlen + 2] = 5;
 		opts[optlen + 3] = (uint8_t)(2 + 8 * n);

@@ -10,6 +10,15 @@
  *
  * With SACK negotiated, our ACKs report the queued ranges (RFC 2018), the
  * one holding the latest segment first.
+ *
+ * The same queue holds in-order bytes the service had no room for: they
+ * are acknowledged (below RCV.NXT) and wait, marked held, at the head of
+ * the queue until the service takes them (stk_tcp_rcv_drain). Without
+ * this, the bytes a service refused were dropped unacknowledged although
+ * they were inside the window we offered (the SYN-ACK's window is the
+ * persona's, not the service's room), and the peer waited for its RTO.
+ * Invariant: the held entries are a prefix of the list, contiguous from
+ * the delivery point to RCV.NXT; every other entry starts past RCV.NXT.
  */
 #include "stack/stk_tcp_int.h"
 
@@ -18,11 +27,13 @@
 #define STK_REASM_MAX 64u
 
 struct reasm_hdr {
-	uint32_t seq;
+	uint32_t seq;    /* of the first byte not yet delivered */
 	uint32_t next;   /* chunk index, STK_NONE at the end */
-	uint16_t len;
+	uint16_t len;    /* bytes from seq */
+	uint16_t off;    /* where seq's byte is in the data (a trimmed front) */
 	uint8_t fin;
-	uint8_t pad;
+	uint8_t held;    /* in order and acknowledged, waiting for the service */
+	uint16_t pad;
 };
 
 #define REASM_DATA (STK_TCP_CHUNK - sizeof(struct reasm_hdr))
@@ -38,14 +49,49 @@ static inline struct reasm_hdr *hdr(const struct stk_tcp *t, uint32_t c)
 	return (struct reasm_hdr *)(void *)chunk_at(t, c);
 }
 
+static bool room_for(const struct stk_tcp *t, const struct stk_tcp_flow *f, unsigned len)
+{
+	return len && len <= REASM_DATA && f->ooo_count < STK_REASM_MAX && t->chunk_free != STK_NONE &&
+	       t->n_chunks - t->chunks_used > t->n_chunks / 4;
+}
+
+/* A chunk holding len bytes of d at seq, linked in at *link. */
+static void put_at(struct stk_tcp *t, struct stk_tcp_flow *f, uint32_t *link, uint32_t seq, const uint8_t *d,
+		   unsigned len, bool fin, bool held)
+{
+	uint32_t c = t->chunk_free;
+	t->chunk_free = t->chunk_next[c];
+	t->chunks_used++;
+	struct reasm_hdr *h = hdr(t, c);
+	h->seq = seq;
+	h->next = *link;
+	h->len = (uint16_t)len;
+	h->off = 0;
+	h->fin = fin;
+	h->held = held;
+	h->pad = 0;
+	memcpy(chunk_at(t, c) + sizeof(*h), d, len);
+	*link = c;
+	f->ooo_count++;
+}
+
+/* The link after the held prefix. */
+static uint32_t *after_held(const struct stk_tcp *t, struct stk_tcp_flow *f)
+{
+	uint32_t *link = &f->ooo_head;
+	while (*link != STK_NONE && hdr(t, *link)->held)
+		link = &hdr(t, *link)->next;
+	return link;
+}
+
 bool stk_reasm_insert(struct stk_tcp *t, struct stk_tcp_flow *f, uint32_t seq, const uint8_t *d, unsigned len,
 		      bool fin)
 {
-	if (!len || len > REASM_DATA || f->ooo_count >= STK_REASM_MAX || t->chunk_free == STK_NONE ||
-	    t->n_chunks - t->chunks_used <= t->n_chunks / 4)
+	if (!room_for(t, f, len))
 		return false;
-	/* Find the place; a segment already covered is a duplicate. */
-	uint32_t *link = &f->ooo_head;
+	/* Find the place (past the held bytes, which are all below seq); a
+	 * segment already covered is a duplicate. */
+	uint32_t *link = after_held(t, f);
 	while (*link != STK_NONE) {
 		const struct reasm_hdr *h = hdr(t, *link);
 		if (seq_leq(h->seq, seq) && seq_geq(h->seq + h->len, seq + len))
@@ -54,49 +100,94 @@ bool stk_reasm_insert(struct stk_tcp *t, struct stk_tcp_flow *f, uint32_t seq, c
 			break;
 		link = &hdr(t, *link)->next;
 	}
-	uint32_t c = t->chunk_free;
-	t->chunk_free = t->chunk_next[c];
-	t->chunks_used++;
-	struct reasm_hdr *h = hdr(t, c);
-	h->seq = seq;
-	h->next = *link;
-	h->len = (uint16_t)len;
-	h->fin = fin;
-	h->pad = 0;
-	memcpy(chunk_at(t, c) + sizeof(*h), d, len);
-	*link = c;
-	f->ooo_count++;
+	put_at(t, f, link, seq, d, len, fin, false);
 	f->ooo_last = seq;
 	return true;
 }
 
-bool stk_reasm_peek(const struct stk_tcp *t, const struct stk_tcp_flow *f, uint32_t *seq, const uint8_t **d,
-		    unsigned *len, bool *fin)
+bool stk_reasm_hold(struct stk_tcp *t, struct stk_tcp_flow *f, const uint8_t *d, unsigned len)
 {
-	if (f->ooo_head == STK_NONE)
+	if (!room_for(t, f, len))
 		return false;
-	const struct reasm_hdr *h = hdr(t, f->ooo_head);
-	*seq = h->seq;
-	*d = chunk_at(t, f->ooo_head) + sizeof(*h);
-	*len = h->len;
-	*fin = h->fin;
+	put_at(t, f, after_held(t, f), f->rcv_nxt, d, len, false, true);
+	f->rcv_nxt += len;
 	return true;
 }
 
-void stk_reasm_pop(struct stk_tcp *t, struct stk_tcp_flow *f)
+static void unlink_at(struct stk_tcp *t, struct stk_tcp_flow *f, uint32_t *link)
 {
-	uint32_t c = f->ooo_head;
-	f->ooo_head = hdr(t, c)->next;
+	uint32_t c = *link;
+	*link = hdr(t, c)->next;
 	f->ooo_count--;
 	t->chunk_next[c] = t->chunk_free;
 	t->chunk_free = c;
 	t->chunks_used--;
 }
 
+bool stk_reasm_absorb(struct stk_tcp *t, struct stk_tcp_flow *f)
+{
+	uint32_t *link = after_held(t, f);
+	while (*link != STK_NONE) {
+		struct reasm_hdr *h = hdr(t, *link);
+		if (seq_gt(h->seq, f->rcv_nxt))
+			break;
+		uint32_t end = h->seq + h->len;
+		if (seq_leq(end, f->rcv_nxt)) { /* all of it arrived again since */
+			bool fin_next = h->fin && end == f->rcv_nxt;
+			unlink_at(t, f, link);
+			if (fin_next)
+				return true;
+			continue;
+		}
+		uint32_t skip = f->rcv_nxt - h->seq;
+		h->seq += skip;
+		h->off = (uint16_t)(h->off + skip);
+		h->len = (uint16_t)(h->len - skip);
+		h->held = 1;
+		f->rcv_nxt = end;
+		if (h->fin) {
+			h->fin = 0;
+			return true; /* the FIN is next: nothing past it counts */
+		}
+		link = &h->next;
+	}
+	return false;
+}
+
+bool stk_reasm_held_peek(const struct stk_tcp *t, const struct stk_tcp_flow *f, const uint8_t **d, unsigned *len)
+{
+	if (f->ooo_head == STK_NONE || !hdr(t, f->ooo_head)->held)
+		return false;
+	const struct reasm_hdr *h = hdr(t, f->ooo_head);
+	*d = chunk_at(t, f->ooo_head) + sizeof(*h) + h->off;
+	*len = h->len;
+	return true;
+}
+
+void stk_reasm_held_consume(struct stk_tcp *t, struct stk_tcp_flow *f, unsigned n)
+{
+	struct reasm_hdr *h = hdr(t, f->ooo_head);
+	if (n >= h->len) {
+		unlink_at(t, f, &f->ooo_head);
+		return;
+	}
+	h->seq += n;
+	h->off = (uint16_t)(h->off + n);
+	h->len = (uint16_t)(h->len - n);
+}
+
+uint32_t stk_reasm_held_bytes(const struct stk_tcp *t, const struct stk_tcp_flow *f)
+{
+	if (f->ooo_head == STK_NONE || !hdr(t, f->ooo_head)->held)
+		return 0;
+	/* contiguous up to RCV.NXT, which a FIN after them moved one further */
+	return f->rcv_nxt - hdr(t, f->ooo_head)->seq - !!(f->flags & STK_F_PEER_FIN);
+}
+
 void stk_reasm_free_all(struct stk_tcp *t, struct stk_tcp_flow *f)
 {
 	while (f->ooo_head != STK_NONE)
-		stk_reasm_pop(t, f);
+		unlink_at(t, f, &f->ooo_head);
 }
 
 unsigned stk_reasm_sack(const struct stk_tcp *t, const struct stk_tcp_flow *f, uint32_t blocks[][2],
@@ -108,6 +199,8 @@ unsigned stk_reasm_sack(const struct stk_tcp *t, const struct stk_tcp_flow *f, u
 	unsigned n = 0, first = 0;
 	for (uint32_t c = f->ooo_head; c != STK_NONE; c = hdr(t, c)->next) {
 		const struct reasm_hdr *h = hdr(t, c);
+		if (h->held)
+			continue; /* acknowledged: below RCV.NXT */
 		if (n && seq_geq(r[n - 1][1], h->seq)) {
 			if (seq_gt(h->seq + h->len, r[n - 1][1]))
 				r[n - 1][1] = h->seq + h->len;

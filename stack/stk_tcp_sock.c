@@ -218,9 +218,14 @@ void stk_tcp_keepalive(struct stk_ctx *ctx, struct stk_tcp_sock *s, bool on)
 void stk_tcp_recv_ready(struct stk_ctx *ctx, struct stk_tcp_sock *s)
 {
 	struct stk_tcp_flow *f = (struct stk_tcp_flow *)s;
-	if (!(f->flags & STK_F_ACCEPTED) || (f->flags & (STK_F_ABORT_REQ | STK_F_PEER_FIN)) ||
-	    f->state == STK_TCP_SYN_SENT || f->state == STK_TCP_SYN_RCVD)
+	if (!(f->flags & STK_F_ACCEPTED) || (f->flags & STK_F_ABORT_REQ) || f->state == STK_TCP_SYN_SENT ||
+	    f->state == STK_TCP_SYN_RCVD)
 		return;
+	if (f->flags & STK_F_PEER_FIN) {
+		if (stk_reasm_held_bytes(ctx->tcp, f)) /* the flush hands them over */
+			stk_flow_pend(ctx->tcp, f);
+		return;
+	}
 	f->flags |= STK_F_ACK_NOW; /* the ACK carries the window recv_space() now gives */
 	stk_flow_pend(ctx->tcp, f);
 }

@@ -14,6 +14,7 @@
  * must leave nothing behind: no flow, timer, send chunk or pending output.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -546,8 +547,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		advance_to(&z, start_ns + (uint64_t)sec * 1000000000ull);
 	}
 	if (t->n_flows || t->half_open || t->sc_count || t->time_wait || t->chunks_used || t->wheel.armed ||
-	    t->pend_head != STK_NONE)
+	    t->pend_head != STK_NONE) {
+		/* what was left, for whoever reads the crash */
+		fprintf(stderr, "left after 10 min: flows %u, half-open %u, SYN cache %u, TIME-WAIT %u, chunks %u, timers %u\n",
+			t->n_flows, t->half_open, t->sc_count, t->time_wait, t->chunks_used, (unsigned)t->wheel.armed);
+		for (uint32_t i = 0; i < t->cfg.max_flows; i++) {
+			const struct stk_tcp_flow *f = &t->flows[i];
+			if (f->state != STK_TCP_FREE)
+				fprintf(stderr, "flow %u: state %u flags %#x/%#x, queued %u (held %u bytes), send queue %u\n",
+					i, f->state, f->flags, f->xflags, f->ooo_count, stk_reasm_held_bytes(t, f), f->sq_len);
+		}
 		abort();
+	}
 	stk_tcp_destroy(&z.ctx);
 	stk_hosts_destroy(&z.hosts);
 	return 0;

@@ -39,6 +39,11 @@ static unsigned rec_recv(struct stk_ctx *ctx, struct stk_tcp_sock *s, const uint
 	struct tl_rec *r = rec_of(s);
 	if (r->consume_max && len > r->consume_max)
 		len = r->consume_max;
+	if (r->limit) {
+		if (len > r->take_left)
+			len = r->take_left;
+		r->take_left -= len;
+	}
 	if (r->echo)
 		len = stk_tcp_send(ctx, s, d, len);
 	unsigned room = sizeof(r->data) - r->n_data;
@@ -50,6 +55,8 @@ static unsigned rec_recv(struct stk_ctx *ctx, struct stk_tcp_sock *s, const uint
 static unsigned rec_space(struct stk_ctx *ctx, struct stk_tcp_sock *s)
 {
 	struct tl_rec *r = rec_of(s);
+	if (r->limit)
+		return r->take_left;
 	return r->echo ? stk_tcp_send_space(ctx, s) : 1u << 30;
 }
 

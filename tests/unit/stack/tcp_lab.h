@@ -26,6 +26,8 @@ struct tl_rec {
 	uint8_t data[1 << 16];
 	unsigned n_data;
 	unsigned consume_max;  /* recv() takes at most this much per call (0: all) */
+	bool limit;            /* recv() takes at most take_left bytes in all ... */
+	unsigned take_left;    /* ... and recv_space() says so */
 	int accept_rc;
 	bool close_on_peer_close;
 	bool echo;             /* send back what arrives */

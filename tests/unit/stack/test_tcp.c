@@ -544,6 +544,123 @@ static void test_zero_window(void)
 	tl_free(&l);
 }
 
+/* In-window bytes a service has no room for are acknowledged and held, then
+ * delivered in order when it has room (before, they were dropped
+ * unacknowledged: the SYN-ACK's window is the persona's, and the peer
+ * waited for its RTO). A FIN behind held bytes reaches the service after
+ * them; SACK blocks never name held bytes; past the queue's bounds the old
+ * drop remains. */
+static void test_rcv_held(void)
+{
+	struct tl l;
+	uint32_t iss;
+	struct tl_out o;
+	uint8_t b[4000];
+	for (unsigned i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)(i * 7 + i / 251);
+	tl_init(&l, NULL, NULL);
+	CHECK(tl_connect(&l, 5100, 80, PEER_ISN, &iss));
+	struct stk_tcp_flow *f = tl_flow(&l, 5100, 80);
+	CHECK(f != NULL);
+	if (!f) {
+		tl_free(&l);
+		return;
+	}
+	uint32_t edge = f->rcv_adv;
+	l.rec.limit = true;
+	l.rec.take_left = 300;
+	struct tl_seg d = {.sport = 5100, .flags = A | P, .seq = PEER_ISN + 1, .ack = iss + 1, .win = 502,
+			   .data = b, .len = 1000};
+	CHECK_EQ(tl_send(&l, &d), 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.ack, PEER_ISN + 1 + 1000); /* all of it acknowledged */
+	CHECK_EQ(l.rec.n_data, 300);
+	CHECK_EQ(l.ctx.cnt.tcp_rcv_held, 700);
+	CHECK_EQ(l.ctx.cnt.drop_tcp_rcv_unread, 0);
+	CHECK_EQ(stk_reasm_held_bytes(l.ctx.tcp, f), 700);
+	/* the window is not moved on (the service has no room), nor shrunk */
+	uint32_t right = o.ack + ((uint32_t)o.win << f->rcv_ws);
+	CHECK(right <= edge && edge - right < (1u << f->rcv_ws));
+	/* More in order: behind the held bytes, held too. */
+	d.seq += 1000;
+	d.data = b + 1000;
+	CHECK_EQ(tl_send(&l, &d), 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.ack, PEER_ISN + 1 + 2000);
+	CHECK_EQ(l.rec.n_data, 300);
+	CHECK_EQ(stk_reasm_held_bytes(l.ctx.tcp, f), 1700);
+	/* Out of order, with the FIN: SACKed; the held bytes are not named. */
+	d.seq = PEER_ISN + 1 + 3000;
+	d.data = b + 3000;
+	d.flags = A | P | F;
+	CHECK_EQ(tl_send(&l, &d), 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.ack, PEER_ISN + 1 + 2000);
+	CHECK(o.optlen == 24 && o.opts[14] == 5 && o.opts[15] == 10);
+	CHECK_EQ(stk_be32(o.opts + 16), PEER_ISN + 1 + 3000);
+	CHECK_EQ(stk_be32(o.opts + 20), PEER_ISN + 1 + 4000);
+	/* The hole: everything and the FIN acknowledged, nothing delivered
+	 * yet, the FIN not told. */
+	d.seq = PEER_ISN + 1 + 2000;
+	d.data = b + 2000;
+	d.flags = A | P;
+	CHECK_EQ(tl_send(&l, &d), 1);
+	tl_parse(&l, 0, &o);
+	CHECK_EQ(o.ack, PEER_ISN + 1 + 4001);
+	CHECK(o.optlen == 12); /* no SACK block: nothing out of order */
+	CHECK_EQ(f->state, STK_TCP_CLOSE_WAIT);
+	CHECK_EQ(l.rec.n_data, 300);
+	CHECK_EQ(l.rec.peer_closed, 0);
+	CHECK_EQ(stk_reasm_held_bytes(l.ctx.tcp, f), 3700);
+	struct stk_tcp_flow_info fi;
+	CHECK(stk_tcp_flows(&l.ctx, &fi, 1) == 1 && fi.rcv_held == 3700);
+	/* Room, a little at a time: in order, the FIN after the last byte. */
+	l.rec.take_left = 1500;
+	stk_tcp_recv_ready(&l.ctx, l.rec.sock);
+	tl_advance(&l, 1);
+	CHECK_EQ(l.rec.n_data, 1800);
+	CHECK_EQ(l.rec.peer_closed, 0);
+	l.rec.take_left = 100000;
+	stk_tcp_recv_ready(&l.ctx, l.rec.sock);
+	tl_advance(&l, 1);
+	CHECK_EQ(l.rec.n_data, 4000);
+	CHECK(memcmp(l.rec.data, b, 4000) == 0);
+	CHECK_EQ(l.rec.peer_closed, 1);
+	CHECK_EQ(stk_reasm_held_bytes(l.ctx.tcp, f), 0);
+	CHECK_EQ(l.ctx.tcp->chunks_used, 0);
+	tl_free(&l);
+
+	/* Bounded: a service that takes nothing gets at most STK_REASM_MAX
+	 * segments held; past that the old drop (not acknowledged). Then a
+	 * segment's arrival is enough to deliver once it has room. */
+	tl_init(&l, NULL, NULL);
+	CHECK(tl_connect(&l, 5101, 80, PEER_ISN, &iss));
+	f = tl_flow(&l, 5101, 80);
+	l.rec.limit = true;
+	l.rec.take_left = 0;
+	d = (struct tl_seg){.sport = 5101, .flags = A | P, .seq = PEER_ISN + 1, .ack = iss + 1, .win = 502,
+			    .data = b, .len = 10};
+	unsigned acked = 0;
+	for (unsigned i = 0; i < 70 && f; i++) {
+		tl_send(&l, &d);
+		if (l.n_tx && tl_parse(&l, l.n_tx - 1, &o) && o.ack == d.seq + 10)
+			acked++;
+		d.seq = f->rcv_nxt;
+		d.data = b + (d.seq - PEER_ISN - 1);
+	}
+	CHECK_EQ(acked, 64);
+	CHECK(f && f->rcv_nxt == PEER_ISN + 1 + 640);
+	CHECK_EQ(l.ctx.cnt.drop_tcp_rcv_unread, 60);
+	l.rec.take_left = 100000;
+	d.len = 0;
+	d.flags = A;
+	tl_send(&l, &d); /* a pure ACK: the service has room now */
+	CHECK_EQ(l.rec.n_data, 640);
+	CHECK(memcmp(l.rec.data, b, 640) == 0);
+	CHECK_EQ(l.ctx.tcp->chunks_used, 0);
+	tl_free(&l);
+}
+
 static void test_send_backpressure(void)
 {
 	struct tl l;
@@ -1120,6 +1237,7 @@ int main(void)
 	test_paws();
 	test_retransmission();
 	test_zero_window();
+	test_rcv_held();
 	test_send_backpressure();
 	test_option_memo();
 	test_syn_cache();
