@@ -175,10 +175,10 @@ import json, sys
 d = json.loads(sys.argv[1])
 s, t = d["stack"], d["tcp"]
 show = ["tcp_accepted", "tcp_retransmits", "tcp_fast_retransmits", "tcp_rto_timeouts", "tcp_ooo_queued",
-        "drop_tcp_ooo", "drop_tcp_out_of_window", "drop_tcp_paws", "drop_tcp_rcv_unread", "tcp_sndbuf_full",
+        "drop_tcp_ooo", "drop_tcp_out_of_window", "drop_tcp_paws", "drop_tcp_rcv_unread", "tcp_rcv_held", "tcp_sndbuf_full",
         "tcp_window_probes", "tcp_rx_bytes", "tcp_tx_bytes"]
 print("counters:", {k: s[k] for k in show})
-bad = [k for k in ("drop_tcp_csum", "drop_ip_csum", "drop_tx_nobuf", "tcp_conn_timeout") if s[k]]
+bad = [k for k in ("drop_tcp_csum", "drop_ip_csum", "drop_tx_nobuf", "tcp_conn_timeout", "drop_tcp_rcv_unread") if s[k]]
 bad += [k for k in ("sndbuf_chunks_used", "half_open") if t[k]]
 if s["tcp_fast_retransmits"] < 1 or s["tcp_ooo_queued"] < 1:
     bad.append("no fast retransmit / reassembly under 5% loss")
