@@ -98,6 +98,8 @@ struct stk_frag;
 	X(tcp_active_established, "active opens that reached ESTABLISHED")     \
 	X(tcp_active_failed, "active opens refused (RST) or unanswered")       \
 	X(tcp_neigh_arp_sent, "ARP requests sent to resolve a backend")        \
+	X(tcp_neigh_evicted, "backend MACs forgotten for a newer backend (neighbour table full)") \
+	X(tcp_neigh_stale, "backend MACs asked again after an active open got no answer") \
 	X(tcp_closed_port, "segments to a closed port")                        \
 	X(tcp_rst_sent, "RSTs sent")                                           \
 	X(tcp_challenge_acks, "RFC 5961 challenge ACKs sent")                  \

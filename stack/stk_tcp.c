@@ -22,6 +22,7 @@ void stk_tcp_cfg_default(struct stk_tcp_cfg *cfg)
 	cfg->challenge_ack_per_s = 1000;   /* Linux's tcp_challenge_ack_limit */
 	cfg->mtu = 1500;
 	cfg->listeners = 1024;
+	cfg->neighbours = 1024;
 }
 
 static uint64_t splitmix64(uint64_t *s)
@@ -56,7 +57,7 @@ int stk_tcp_init(struct stk_ctx *ctx, const struct stk_tcp_cfg *cfg)
 	else
 		stk_tcp_cfg_default(&c);
 	if (!c.max_flows || c.mtu < 128 || c.sndbuf_per_flow < STK_TCP_CHUNK || !c.rcv_wnd ||
-	    !c.idle_timeout_ms)
+	    !c.idle_timeout_ms || !c.neighbours || c.neighbours > (1u << 24))
 		return -EINVAL;
 	struct stk_tcp *t = calloc(1, sizeof(*t));
 	if (!t)
@@ -76,10 +77,21 @@ int stk_tcp_init(struct stk_ctx *ctx, const struct stk_tcp_cfg *cfg)
 	rc = stk_sc_init(t, c.syn_cookie_threshold < c.max_flows ? c.syn_cookie_threshold : c.max_flows);
 	if (rc)
 		goto err_sndq;
+	uint32_t slots = 2;
+	while (slots < 2 * c.neighbours)
+		slots <<= 1;
+	t->neigh = calloc(slots, sizeof(*t->neigh));
+	if (!t->neigh) {
+		rc = -ENOMEM;
+		goto err_sc;
+	}
+	t->neigh_mask = slots - 1;
 	t->challenge.milli_tokens = UINT32_MAX;
 	ctx->tcp = t;
 	return 0;
 
+err_sc:
+	stk_sc_destroy(t);
 err_sndq:
 	stk_sndq_destroy(t);
 err_flows:
@@ -101,6 +113,7 @@ void stk_tcp_destroy(struct stk_ctx *ctx)
 	stk_sndq_destroy(t);
 	stk_sc_destroy(t);
 	stk_flow_table_destroy(t);
+	free(t->neigh);
 	free(t);
 	ctx->tcp = NULL;
 }

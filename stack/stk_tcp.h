@@ -53,6 +53,7 @@ struct stk_tcp_cfg {
 	uint16_t challenge_ack_per_s;  /* RFC 5961 section 7 limit, all connections */
 	uint16_t mtu;                  /* link MTU (segment size = mtu - 40 - options) */
 	uint32_t listeners;            /* initial listen-table size (grows) */
+	uint32_t neighbours;           /* backends whose MAC is known at once (steering) */
 	uint64_t secret_seed;          /* 0: random (getrandom); tests pass a fixed one */
 	bool prf_siphash;              /* keyed hashes by SipHash even where AES-NI
 					* would serve (stk_prf.h; tests, comparisons) */
@@ -179,6 +180,9 @@ void stk_tcp_neigh_learn(struct stk_ctx *ctx, uint32_t ip_raw, const uint8_t *ma
  * segment the attacker shares, the broadcast request would show the
  * backend's address). 0, -ENOSPC (table full), -EINVAL. Control plane. */
 int stk_tcp_neigh_set(struct stk_ctx *ctx, uint32_t ip_raw, const uint8_t *mac);
+/* What the table holds for ip_raw: 0 nothing, 1 resolving (or to be asked
+ * again), 2 resolved by ARP, 3 configured; the MAC in mac for 2 and 3. */
+int stk_tcp_neigh_state(struct stk_ctx *ctx, uint32_t ip_raw, uint8_t mac[6]);
 
 /* Per-connection state for the service: a pointer and 8 inline bytes. */
 void **stk_tcp_sock_app(struct stk_tcp_sock *s);

@@ -25,27 +25,72 @@
 #define STK_ARP_TRIES 20u /* one second of asking */
 #define STK_SYN_WS_MAX 14
 
-static struct stk_neigh *neigh_find(struct stk_tcp *t, uint32_t ip_raw)
+static uint32_t neigh_home(const struct stk_tcp *t, uint32_t ip_raw)
 {
-	for (unsigned i = 0; i < STK_NEIGH_MAX; i++)
-		if (t->neigh[i].state && t->neigh[i].ip_raw == ip_raw)
-			return &t->neigh[i];
-	return NULL;
+	return (uint32_t)(((uint64_t)ip_raw * 0x9e3779b97f4a7c15ull) >> 32) & t->neigh_mask;
 }
 
-static struct stk_neigh *neigh_get(struct stk_tcp *t, uint32_t ip_raw)
+/* The entry for ip_raw, or the free slot where it would go. */
+static struct stk_neigh *neigh_slot(struct stk_tcp *t, uint32_t ip_raw)
 {
-	struct stk_neigh *n = neigh_find(t, ip_raw);
-	if (n)
-		return n;
-	for (unsigned i = 0; i < STK_NEIGH_MAX; i++) {
-		if (!t->neigh[i].state) {
-			t->neigh[i].ip_raw = ip_raw;
-			t->neigh[i].state = 1;
-			return &t->neigh[i];
+	uint32_t i = neigh_home(t, ip_raw);
+	while (t->neigh[i].state && t->neigh[i].ip_raw != ip_raw)
+		i = (i + 1) & t->neigh_mask;
+	return &t->neigh[i];
+}
+
+static struct stk_neigh *neigh_find(struct stk_tcp *t, uint32_t ip_raw)
+{
+	struct stk_neigh *n = neigh_slot(t, ip_raw);
+	return n->state ? n : NULL;
+}
+
+/* Remove slot i, moving later entries of its probe run back into the gap
+ * (linear probing's deletion: no tombstones). */
+static void neigh_remove(struct stk_tcp *t, uint32_t i)
+{
+	for (uint32_t j = (i + 1) & t->neigh_mask; t->neigh[j].state; j = (j + 1) & t->neigh_mask) {
+		uint32_t k = neigh_home(t, t->neigh[j].ip_raw);
+		/* j stays when its home k lies cyclically in (i, j] */
+		bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+		if (!stays) {
+			t->neigh[i] = t->neigh[j];
+			i = j;
 		}
 	}
-	return NULL;
+	memset(&t->neigh[i], 0, sizeof(t->neigh[i]));
+	t->n_neigh--;
+}
+
+/* The entry for ip_raw, made (resolving) when there is none: when the
+ * table is full, in place of the least recently used entry that
+ * configuration did not set. NULL when every entry is configured. */
+static struct stk_neigh *neigh_get(struct stk_ctx *ctx, uint32_t ip_raw)
+{
+	struct stk_tcp *t = ctx->tcp;
+	struct stk_neigh *n = neigh_slot(t, ip_raw);
+	if (n->state)
+		return n;
+	if (t->n_neigh >= t->cfg.neighbours) {
+		uint32_t now = stk_now_ms(ctx), victim = UINT32_MAX, age = 0;
+		for (uint32_t i = 0; i <= t->neigh_mask; i++) {
+			const struct stk_neigh *e = &t->neigh[i];
+			if (e->state && e->state != 3 && (victim == UINT32_MAX || now - e->used_ms > age)) {
+				victim = i;
+				age = now - e->used_ms;
+			}
+		}
+		if (victim == UINT32_MAX)
+			return NULL;
+		neigh_remove(t, victim);
+		ctx->cnt.tcp_neigh_evicted++;
+		n = neigh_slot(t, ip_raw);
+	}
+	n->ip_raw = ip_raw;
+	n->state = 1;
+	n->used_ms = stk_now_ms(ctx);
+	t->n_neigh++;
+	return n;
 }
 
 void stk_tcp_neigh_learn(struct stk_ctx *ctx, uint32_t ip_raw, const uint8_t *mac)
@@ -61,12 +106,22 @@ int stk_tcp_neigh_set(struct stk_ctx *ctx, uint32_t ip_raw, const uint8_t *mac)
 {
 	if (!ctx->tcp)
 		return -EINVAL;
-	struct stk_neigh *n = neigh_get(ctx->tcp, ip_raw);
+	struct stk_neigh *n = neigh_get(ctx, ip_raw);
 	if (!n)
 		return -ENOSPC;
 	memcpy(n->mac, mac, 6);
 	n->state = 3;
 	return 0;
+}
+
+int stk_tcp_neigh_state(struct stk_ctx *ctx, uint32_t ip_raw, uint8_t mac[6])
+{
+	const struct stk_neigh *n = ctx->tcp ? neigh_find(ctx->tcp, ip_raw) : NULL;
+	if (!n)
+		return 0;
+	if (n->state >= 2)
+		memcpy(mac, n->mac, 6);
+	return n->state;
 }
 
 struct stk_host *stk_tcp_active_host(struct stk_ctx *ctx, const uint8_t *ip, unsigned avail)
@@ -185,8 +240,10 @@ int stk_tcp_connect(struct stk_ctx *ctx, uint32_t via_ip_raw, uint32_t lip_raw, 
 	uint64_t hv = stk_flow_tuple_hash(t, lip_raw, rip_raw, lport, rport);
 	if (stk_flow_lookup_h(t, hv, lip_raw, rip_raw, lport, rport))
 		return -EEXIST;
-	if (!neigh_get(t, rip_raw))
+	struct stk_neigh *n = neigh_get(ctx, rip_raw);
+	if (!n)
 		return -ENOSPC;
+	n->used_ms = stk_now_ms(ctx);
 	struct stk_tcp_flow *f = stk_flow_new_h(ctx, hv, lip_raw, rip_raw, lport, rport);
 	if (!f)
 		return -ENOMEM;
@@ -224,7 +281,7 @@ int stk_tcp_connect(struct stk_ctx *ctx, uint32_t via_ip_raw, uint32_t lip_raw, 
 bool stk_tcp_syn_sent_timeout(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
 	const struct stk_tcp_policy *p = stk_host_tcp_policy(&ctx->hosts->hosts[f->host_idx]);
-	const struct stk_neigh *n = neigh_find(ctx->tcp, f->rip);
+	struct stk_neigh *n = neigh_find(ctx->tcp, f->rip);
 	bool resolved = n && n->state >= 2;
 	/* ARP tries are counted in dupacks (unused before ESTABLISHED), SYN
 	 * retransmissions in rxt_shift as for data; a SYN has left once rmac
@@ -234,6 +291,13 @@ bool stk_tcp_syn_sent_timeout(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	bool give_up = resolved ? syn_out && ++f->rxt_shift > p->synack_retries : ++f->dupacks > STK_ARP_TRIES;
 	if (give_up) {
 		ctx->cnt.tcp_active_failed++;
+		if (resolved && n->state == 2) {
+			/* No answer to any SYN: the backend may be back with
+			 * another MAC (a container made again) without telling
+			 * us; the next connect asks again. */
+			n->state = 1;
+			ctx->cnt.tcp_neigh_stale++;
+		}
 		stk_flow_free(ctx, f, STK_CLOSE_TIMEOUT);
 		return false;
 	}

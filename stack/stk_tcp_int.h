@@ -85,15 +85,18 @@ enum {
 	STK_X_FIN_OWED = 1u << 4,   /* the peer's FIN came: peer_closed() after the held bytes */
 };
 
-/* Link-layer addresses of the few stations active opens go to (backends),
+/* Link-layer addresses of the stations active opens go to (backends),
  * resolved by ARP from the decky that opens. Entries are created only by
- * stk_tcp_connect(), never by what arrives: nothing on the wire can fill
- * the table. */
-#define STK_NEIGH_MAX 16
+ * stk_tcp_connect() and configuration, never by what arrives: nothing on
+ * the wire can fill the table. An open-addressing table (linear probing,
+ * at most half full) of cfg.neighbours entries: when full, a new backend
+ * takes the least recently used entry that configuration did not set. */
 struct stk_neigh {
 	uint32_t ip_raw;
 	uint8_t mac[6];
 	uint8_t state;           /* 0 free, 1 resolving, 2 resolved, 3 configured */
+	uint8_t pad;
+	uint32_t used_ms;        /* the last connect to it (LRU) */
 };
 
 /* One connection: <= 256 bytes of engine state (checked by the unit test),
@@ -242,7 +245,8 @@ struct stk_tcp {
 	struct stk_bucket challenge;
 	/* active opens (stk_tcp_connect.c) */
 	uint32_t n_active;       /* flows with STK_F_ACTIVE: input checks them only then */
-	struct stk_neigh neigh[STK_NEIGH_MAX];
+	struct stk_neigh *neigh; /* neigh_mask + 1 slots */
+	uint32_t neigh_mask, n_neigh;
 	/* SYN-ACK templates (stk_tcp_synack.c) */
 	struct stk_synack_tmpl synack_tmpl[STK_SYNACK_TMPL_SLOTS];
 	/* the last SYN-ACK frame image (stk_tcp_synack.c): everything but

@@ -171,9 +171,10 @@ static void test_arp_then_syn(void)
 	/* An ARP reply from a station nobody asked about creates nothing. */
 	struct stk_tcp *t = l.ctx.tcp;
 	unsigned used = 0;
-	for (unsigned i = 0; i < STK_NEIGH_MAX; i++)
+	for (unsigned i = 0; i <= t->neigh_mask; i++)
 		used += t->neigh[i].state != 0;
 	CHECK_EQ(used, 1);
+	CHECK_EQ(t->n_neigh, 1);
 	tl_free(&l);
 }
 
@@ -325,6 +326,142 @@ static void test_abort_in_syn_sent(void)
 	tl_free(&l);
 }
 
+/* An ARP reply from ip_raw/mac to the decky. */
+static void arp_reply_from(struct tl *l, uint32_t ip, const uint8_t *mac)
+{
+	uint8_t *f = l->frame;
+	memcpy(f, l->h->mac, 6);
+	memcpy(f + 6, mac, 6);
+	stk_put_be16(f + 12, STK_ETHERTYPE_ARP);
+	uint8_t *a = f + 14;
+	stk_put_be16(a, 1);
+	stk_put_be16(a + 2, STK_ETHERTYPE_IPV4);
+	a[4] = 6;
+	a[5] = 4;
+	stk_put_be16(a + 6, STK_ARP_OP_REPLY);
+	memcpy(a + 8, mac, 6);
+	memcpy(a + 14, &ip, 4);
+	memcpy(a + 18, l->h->mac, 6);
+	memcpy(a + 24, &l->h->ip_raw, 4);
+	tl_raw(l, 14 + 28);
+}
+
+/* More backends than the neighbour table holds (it held 16, then every
+ * connect to a seventeenth failed with -ENOSPC for good): the least
+ * recently used entry makes room, configured ones never do, and every
+ * entry left is still found (the table's deletions keep probe runs
+ * whole). */
+static void test_neigh_many(void)
+{
+	struct tl l;
+	struct stk_tcp_cfg c;
+	stk_tcp_cfg_default(&c);
+	c.max_flows = 64;
+	c.neighbours = 8;
+	c.secret_seed = 7;
+	tl_init(&l, NULL, &c);
+	uint8_t mac[6] = {0x02, 0, 0, 0x78, 0, 0}, got[6];
+	uint32_t cfg_ip = ip_raw("10.78.2.1");
+	CHECK_EQ(stk_tcp_neigh_set(&l.ctx, cfg_ip, BK_MAC), 0);
+	unsigned syn_to_its_mac = 0;
+	for (unsigned i = 0; i < 40; i++) {
+		uint32_t ip = htonl(0x0a4e0100u + i + 1); /* 10.78.1.(i+1) */
+		struct stk_tcp_sock *s = NULL;
+		tl_at(&l, 100u * i + 1);
+		CHECK_EQ(stk_tcp_connect(&l.ctx, l.h->ip_raw, ip_raw(ATT_IP), (uint16_t)(40000 + i), ip, 80,
+					 &tl_service, &l.rec, &s),
+			 0);
+		if (!s)
+			continue;
+		*stk_tcp_sock_app(s) = &l.rec;
+		CHECK_EQ(tl_advance(&l, 1), 1); /* who has it? */
+		mac[5] = (uint8_t)i;
+		arp_reply_from(&l, ip, mac);
+		CHECK_EQ(tl_advance(&l, 60), 1); /* the SYN, to the MAC learnt */
+		const uint8_t *fr = l.tx[0]->data;
+		syn_to_its_mac += stk_be16(fr + 12) == STK_ETHERTYPE_IPV4 && memcmp(fr, mac, 6) == 0;
+		stk_tcp_abort(&l.ctx, s);
+		tl_advance(&l, 1);
+	}
+	CHECK_EQ(syn_to_its_mac, 40);
+	CHECK_EQ(l.ctx.tcp->n_neigh, 8);
+	CHECK_EQ(l.ctx.cnt.tcp_neigh_evicted, 40 - 7);
+	CHECK_EQ(stk_tcp_neigh_state(&l.ctx, cfg_ip, got), 3);
+	CHECK(memcmp(got, BK_MAC, 6) == 0);
+	for (unsigned i = 0; i < 40; i++) {
+		int st = stk_tcp_neigh_state(&l.ctx, htonl(0x0a4e0100u + i + 1), got);
+		if (i < 33) {
+			CHECK_EQ(st, 0);
+		} else {
+			CHECK_EQ(st, 2);
+			CHECK_EQ(got[5], i);
+		}
+	}
+	/* Many backends in random order (collisions, evictions from the
+	 * middle of probe runs): every entry in the table is still found. */
+	uint64_t rnd = 12345;
+	unsigned lost = 0;
+	for (unsigned i = 0; i < 2000; i++) {
+		rnd = rnd * 6364136223846793005ull + 1442695040888963407ull;
+		uint32_t ip = htonl(0x0a4f0000u | (uint32_t)(rnd >> 48)); /* 10.79.x.y */
+		struct stk_tcp_sock *s = NULL;
+		tl_at(&l, 4000u + i);
+		if (stk_tcp_connect(&l.ctx, l.h->ip_raw, ip_raw(ATT_IP), (uint16_t)(1000 + i), ip, 80, &tl_service,
+				    &l.rec, &s) == 0 && s) {
+			*stk_tcp_sock_app(s) = &l.rec;
+			stk_tcp_abort(&l.ctx, s);
+			tl_advance(&l, 0);
+		}
+		const struct stk_tcp *t = l.ctx.tcp;
+		for (uint32_t k = 0; k <= t->neigh_mask; k++)
+			if (t->neigh[k].state && stk_tcp_neigh_state(&l.ctx, t->neigh[k].ip_raw, got) != t->neigh[k].state)
+				lost++;
+	}
+	CHECK_EQ(lost, 0);
+	CHECK_EQ(l.ctx.tcp->n_neigh, 8);
+	CHECK_EQ(stk_tcp_neigh_state(&l.ctx, cfg_ip, got), 3);
+	/* Only configured entries: a new backend has no room. */
+	tl_free(&l);
+	c.neighbours = 2;
+	tl_init(&l, NULL, &c);
+	CHECK_EQ(stk_tcp_neigh_set(&l.ctx, cfg_ip, BK_MAC), 0);
+	CHECK_EQ(stk_tcp_neigh_set(&l.ctx, ip_raw(BK_IP), BK_MAC), 0);
+	struct stk_tcp_sock *s;
+	CHECK_EQ(stk_tcp_connect(&l.ctx, l.h->ip_raw, ip_raw(ATT_IP), ATT_PORT, ip_raw("10.78.3.3"), 80,
+				 &tl_service, &l.rec, &s),
+		 -ENOSPC);
+	tl_free(&l);
+}
+
+/* A resolved backend that answers no SYN is asked for again by the next
+ * connect (it may be back with another MAC); a configured one is not. */
+static void test_neigh_stale(void)
+{
+	for (int configured = 0; configured < 2; configured++) {
+		struct tl l;
+		tl_init(&l, NULL, NULL);
+		leg_open(&l, configured);
+		if (!configured) {
+			CHECK_EQ(tl_advance(&l, 1), 1); /* ARP */
+			bk_arp_reply(&l);
+		}
+		/* SYNs until the give-up (Linux: 5 retransmissions, 63 s) */
+		for (unsigned k = 0; k < 200 && leg_flow(&l); k++)
+			tl_advance(&l, 1000);
+		CHECK(leg_flow(&l) == NULL);
+		CHECK_EQ(l.ctx.cnt.tcp_active_failed, 1);
+		uint8_t got[6];
+		CHECK_EQ(stk_tcp_neigh_state(&l.ctx, ip_raw(BK_IP), got), configured ? 3 : 1);
+		CHECK_EQ(l.ctx.cnt.tcp_neigh_stale, configured ? 0 : 1);
+		uint64_t arps = l.ctx.cnt.tcp_neigh_arp_sent;
+		leg_open(&l, false);
+		CHECK_EQ(tl_advance(&l, 1), 1);
+		CHECK_EQ(stk_be16(l.tx[0]->data + 12), configured ? STK_ETHERTYPE_IPV4 : STK_ETHERTYPE_ARP);
+		CHECK_EQ(l.ctx.cnt.tcp_neigh_arp_sent, arps + !configured);
+		tl_free(&l);
+	}
+}
+
 int main(void)
 {
 	test_arp_then_syn();
@@ -333,5 +470,7 @@ int main(void)
 	test_syn_retransmit();
 	test_connect_errors();
 	test_abort_in_syn_sent();
+	test_neigh_many();
+	test_neigh_stale();
 	return tap_done();
 }
