@@ -66,11 +66,12 @@ static unsigned bk_send(struct tl *l, uint8_t flags, uint32_t seq, uint32_t ack,
 	return tl_raw(l, 14 + 20 + tlen);
 }
 
-static unsigned bk_arp_reply(struct tl *l)
+/* An ARP reply from ip_raw/mac to the decky. */
+static unsigned arp_reply_from(struct tl *l, uint32_t ip, const uint8_t *mac)
 {
 	uint8_t *f = l->frame;
 	memcpy(f, l->h->mac, 6);
-	memcpy(f + 6, BK_MAC, 6);
+	memcpy(f + 6, mac, 6);
 	stk_put_be16(f + 12, STK_ETHERTYPE_ARP);
 	uint8_t *a = f + 14;
 	stk_put_be16(a, 1);
@@ -78,12 +79,16 @@ static unsigned bk_arp_reply(struct tl *l)
 	a[4] = 6;
 	a[5] = 4;
 	stk_put_be16(a + 6, STK_ARP_OP_REPLY);
-	uint32_t s = ip_raw(BK_IP);
-	memcpy(a + 8, BK_MAC, 6);
-	memcpy(a + 14, &s, 4);
+	memcpy(a + 8, mac, 6);
+	memcpy(a + 14, &ip, 4);
 	memcpy(a + 18, l->h->mac, 6);
 	memcpy(a + 24, &l->h->ip_raw, 4);
 	return tl_raw(l, 14 + 28);
+}
+
+static unsigned bk_arp_reply(struct tl *l)
+{
+	return arp_reply_from(l, ip_raw(BK_IP), BK_MAC);
 }
 
 /* Answer i as a segment of the leg: addresses, MACs and checksums checked. */
@@ -324,26 +329,6 @@ static void test_abort_in_syn_sent(void)
 	CHECK_EQ(l.rec.why, STK_CLOSE_ABORT);
 	CHECK_EQ(l.ctx.tcp->n_active, 0);
 	tl_free(&l);
-}
-
-/* An ARP reply from ip_raw/mac to the decky. */
-static void arp_reply_from(struct tl *l, uint32_t ip, const uint8_t *mac)
-{
-	uint8_t *f = l->frame;
-	memcpy(f, l->h->mac, 6);
-	memcpy(f + 6, mac, 6);
-	stk_put_be16(f + 12, STK_ETHERTYPE_ARP);
-	uint8_t *a = f + 14;
-	stk_put_be16(a, 1);
-	stk_put_be16(a + 2, STK_ETHERTYPE_IPV4);
-	a[4] = 6;
-	a[5] = 4;
-	stk_put_be16(a + 6, STK_ARP_OP_REPLY);
-	memcpy(a + 8, mac, 6);
-	memcpy(a + 14, &ip, 4);
-	memcpy(a + 18, l->h->mac, 6);
-	memcpy(a + 24, &l->h->ip_raw, 4);
-	tl_raw(l, 14 + 28);
 }
 
 /* More backends than the neighbour table holds (it held 16, then every
