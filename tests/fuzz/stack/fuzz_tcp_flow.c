@@ -12,6 +12,12 @@
  * answer is a well-formed frame with valid checksums, no pool buffer leaks,
  * the flow table stays within its cap. At the end ten minutes of silence
  * must leave nothing behind: no flow, timer, send chunk or pending output.
+ *
+ * With bit 0x40 of the mode byte, the UDP step drives active opens instead
+ * (steering's backend legs, stk_tcp_connect.c): connects from the peer's
+ * address to three backends, their ARP replies (learnt) or configured
+ * MACs, and what the backends send back (SYN-ACKs aimed at the leg, RSTs,
+ * data, anything): the side a compromised backend container controls.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -36,6 +42,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint8_t DECKY_MAC[6] = {0x00, 0x25, 0x90, 1, 2, 3};
 static const uint8_t PEER_MAC[6] = {0x02, 0, 0, 0, 0, 2};
+#define N_BK 3
+#define BK_PORT 8080
+#define LEG_PORT 40100 /* the legs' local ports: 40100..40103 */
+static const uint8_t BK_MAC[N_BK][6] = {{0x02, 0, 0, 0x4e, 0, 1}, {0x02, 0, 0, 0x4e, 0, 2}, {0x02, 0, 0, 0x4e, 0, 3}};
 
 struct fz {
 	struct stk_hosts hosts;
@@ -57,7 +67,15 @@ struct fz {
 	unsigned batch, nq;
 	unsigned qlen[8];
 	uint8_t q[8][1600];
+	/* active opens: where each leg's SYN started (leg k: LEG_PORT + k) */
+	uint32_t leg_iss[4];
+	const uint8_t *src_mac; /* the next frame's source MAC (NULL: the peer's) */
 };
+
+static uint32_t bk_ip(unsigned k)
+{
+	return htonl(0x0a4e000au + k); /* 10.78.0.10 + k */
+}
 
 /* nmap's SEQ probe 1, 3, 4 and 6 layouts and its ECN probe. */
 static const uint8_t nmap_opts[5][20] = {
@@ -224,13 +242,38 @@ static void scribble(struct stk_pool *pool, const struct stk_pkt *p)
 
 /* ---- frames ---------------------------------------------------------------- */
 
+/* To the peer, or to a backend (active opens only). */
+static bool dst_ok(const struct stk_pkt *p)
+{
+	if (!memcmp(p->data, PEER_MAC, 6))
+		return true;
+	for (unsigned k = 0; k < N_BK; k++)
+		if (!memcmp(p->data, BK_MAC[k], 6))
+			return true;
+	return false;
+}
+
 static void check_answers(struct fz *z)
 {
 	for (unsigned i = 0; i < z->n_tx; i++) {
 		const struct stk_pkt *p = z->tx[i];
 		const uint8_t *ip = p->data + 14;
-		if (p->len < 34 || p->len > 1514 || memcmp(p->data, PEER_MAC, 6) || ip[0] != 0x45 ||
-		    stk_csum(ip, 20) != 0 || 14u + stk_be16(ip + 2) != p->len)
+		if (p->len >= 42 && stk_be16(p->data + 12) == STK_ETHERTYPE_ARP) {
+			/* the decky asking for a backend (an active open: a
+			 * broadcast request), or answering one's request */
+			uint32_t tpa = stk_load_raw32(p->data + 38);
+			uint16_t op = stk_be16(p->data + 20);
+			bool asks = op == STK_ARP_OP_REQUEST && p->data[0] == 0xff;
+			bool answers = op == STK_ARP_OP_REPLY && dst_ok(p) && memcmp(p->data, PEER_MAC, 6);
+			if (p->len != 42 || !(asks || answers) || memcmp(p->data + 6, DECKY_MAC, 6) ||
+			    (tpa != bk_ip(0) && tpa != bk_ip(1) && tpa != bk_ip(2)))
+				abort();
+			scribble(z->pool, z->tx[i]);
+			stk_pool_put(z->pool, z->tx[i]);
+			continue;
+		}
+		if (p->len < 34 || p->len > 1514 || !dst_ok(p) || ip[0] != 0x45 || stk_csum(ip, 20) != 0 ||
+		    14u + stk_be16(ip + 2) != p->len)
 			abort();
 		unsigned l4 = stk_be16(ip + 2) - 20u;
 		if (ip[9] == STK_IPPROTO_TCP || ip[9] == STK_IPPROTO_UDP) {
@@ -247,6 +290,8 @@ static void check_answers(struct fz *z)
 			/* Learn where the main connection is. */
 			if (stk_be16(t + 2) == 40000 && (t[13] & STK_TH_SYN))
 				z->our_seq = stk_be32(t + 4) + 1;
+			if (stk_be16(t + 2) == BK_PORT && (stk_be16(t) & ~3u) == LEG_PORT && (t[13] & STK_TH_SYN))
+				z->leg_iss[stk_be16(t) & 3] = stk_be32(t + 4);
 		}
 		scribble(z->pool, z->tx[i]);
 		stk_pool_put(z->pool, z->tx[i]);
@@ -262,7 +307,7 @@ static unsigned ip_frame(struct fz *z, uint8_t proto, unsigned l4_len)
 {
 	uint8_t *f = z->frame;
 	memcpy(f, DECKY_MAC, 6);
-	memcpy(f + 6, PEER_MAC, 6);
+	memcpy(f + 6, z->src_mac ? z->src_mac : PEER_MAC, 6);
 	stk_put_be16(f + 12, STK_ETHERTYPE_IPV4);
 	uint8_t *ip = f + 14;
 	memset(ip, 0, 20);
@@ -411,6 +456,84 @@ static unsigned quiet_until(const struct fz *z, uint64_t start_ns, unsigned sec)
 	return due < 600 ? due : 600;
 }
 
+/* A frame from backend k to the peer's address (the leg's far end): its
+ * route back goes through the decky, so to the decky's MAC. */
+static void bk_segment(struct fz *z, unsigned k, unsigned leg, uint8_t flags, uint32_t seq, uint32_t ack,
+		       uint16_t win, unsigned optlen, unsigned len)
+{
+	uint32_t peer = z->peer, decky = z->decky;
+	z->peer = bk_ip(k); /* ip_frame writes peer -> decky: source and destination for this one */
+	z->decky = peer;
+	z->src_mac = BK_MAC[k];
+	segment(z, BK_PORT, (uint16_t)(LEG_PORT + leg), flags, seq, ack, win, optlen, len);
+	z->src_mac = NULL;
+	z->peer = peer;
+	z->decky = decky;
+}
+
+static void arp_from_backend(struct fz *z, unsigned k, bool request)
+{
+	uint8_t *f = z->frame;
+	memcpy(f, request ? (const uint8_t[6]){0xff, 0xff, 0xff, 0xff, 0xff, 0xff} : DECKY_MAC, 6);
+	memcpy(f + 6, BK_MAC[k], 6);
+	stk_put_be16(f + 12, STK_ETHERTYPE_ARP);
+	uint8_t *a = f + 14;
+	stk_put_be16(a, 1);
+	stk_put_be16(a + 2, STK_ETHERTYPE_IPV4);
+	a[4] = 6;
+	a[5] = 4;
+	stk_put_be16(a + 6, request ? STK_ARP_OP_REQUEST : STK_ARP_OP_REPLY);
+	uint32_t sip = bk_ip(k);
+	memcpy(a + 8, BK_MAC[k], 6);
+	memcpy(a + 14, &sip, 4);
+	memset(a + 18, 0, 6);
+	memcpy(a + 24, &z->decky, 4);
+	run_frame(z, 42);
+}
+
+/* Active opens and their backends (mode bit 0x40, in place of UDP). */
+static void backend_step(struct fz *z, uint8_t b)
+{
+	unsigned k = take8(z) % N_BK, leg = b >> 6;
+	switch (b % 7) {
+	case 0: {
+		flush(z);
+		struct stk_tcp_sock *s = NULL;
+		stk_tcp_connect(&z->ctx, z->decky, z->peer, (uint16_t)(LEG_PORT + leg), bk_ip(k), BK_PORT, &fuzz_svc,
+				z, &s);
+		if (s)
+			*stk_tcp_sock_app(s) = z; /* closed() may come before accept() */
+		advance(z, 0);
+		break;
+	}
+	case 1:
+		arp_from_backend(z, k, b & 0x20);
+		break;
+	case 2:
+		flush(z);
+		stk_tcp_neigh_set(&z->ctx, bk_ip(k), BK_MAC[k]);
+		break;
+	case 3: { /* the SYN-ACK the leg waits for, options from the input */
+		uint32_t seq = take32(z);
+		uint32_t ack = z->leg_iss[leg] + 1 + (b & 0x08 ? (uint32_t)(int8_t)take8(z) : 0);
+		uint16_t win = take16(z);
+		unsigned optlen = (take8(z) & 0x0f) * 4u;
+		bk_segment(z, k, leg, STK_TH_SYN | STK_TH_ACK | (b & 0x10 ? STK_TH_ECE : 0), seq, ack, win,
+			   optlen > 40 ? 40 : optlen, 0);
+		break;
+	}
+	default: { /* anything from a backend to the peer's address, near the leg or not */
+		uint8_t flags = take8(z);
+		uint32_t seq = take32(z);
+		uint32_t ack = b % 7 == 4 ? z->leg_iss[leg] + (uint32_t)(int8_t)take8(z) : take32(z);
+		uint16_t win = take16(z);
+		unsigned len = take8(z) * (b % 7 == 4 ? 1u : 4u);
+		bk_segment(z, k, leg, flags, seq, ack, win, b & 0x1c, len > 1400 ? 1400 : len);
+		break;
+	}
+	}
+}
+
 static void step(struct fz *z)
 {
 	uint8_t op = take8(z);
@@ -459,7 +582,11 @@ static void step(struct fz *z)
 		segment(z, take16(z), b & 1 ? 80 : take16(z), take8(z), take32(z), take32(z), take16(z), b & 0x1c,
 			take8(z));
 		break;
-	case 5: { /* UDP */
+	case 5: { /* UDP (or, mode bit 0x40, active opens) */
+		if (z->mode & 0x40) {
+			backend_step(z, b);
+			break;
+		}
 		unsigned len = b % 64;
 		unsigned flen = ip_frame(z, STK_IPPROTO_UDP, 8 + len);
 		uint8_t *u = z->frame + 34;
