@@ -114,6 +114,7 @@ struct stk_frag;
 	X(tcp_flows_evicted, "connections evicted to make room (flow memcap)") \
 	X(tcp_bad_options, "malformed TCP options (the segment is still used)") \
 	X(tcp_sndbuf_full, "service sends cut short by the send-buffer limits") \
+	X(tcp_pressure_resets, "connections reset to free send buffers: pool nearly full, data queued, no progress for 10 s") \
 	X(tcp_delayed_acks, "ACKs sent by the delayed-ACK timer (none rode on data)") \
 	X(tcp_keepalive_probes, "keepalive probes sent")                       \
 	X(tcp_keepalive_timeouts, "connections reset: keepalive probes unanswered") \

@@ -365,6 +365,48 @@ void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	stk_flow_timer_update(t, f);
 }
 
+/* ---- send-buffer pressure ------------------------------------------------- */
+
+/* One pool of send chunks serves every connection. A peer that stops
+ * acknowledging (a zero window held for ever, sockstress-style, or a host
+ * gone) keeps its queue until the idle timeout or the retries run out:
+ * minutes, during which a few hundred such connections to an echo pin the
+ * whole pool and every other decky's service is cut short (banners
+ * included). So when the pool is nearly used up (less than an eighth
+ * free), at most once a second, connections that hold queued data and
+ * have made no progress for STK_PRESSURE_STALL_MS are reset, as Linux
+ * drops orphans under tcp_mem pressure; the RST tells the peer, a live
+ * one can connect again. Healthy connections make progress every round
+ * trip and are never chosen. */
+#define STK_PRESSURE_STALL_MS 10000u
+
+static bool pool_pressed(const struct stk_tcp *t)
+{
+	return t->n_chunks - t->chunks_used < t->n_chunks / 8;
+}
+
+static void pressure_reap(struct stk_ctx *ctx, uint32_t now)
+{
+	struct stk_tcp *t = ctx->tcp;
+	if (!pool_pressed(t) || now - t->pressure_scan_ms < 1000u)
+		return;
+	t->pressure_scan_ms = now;
+	uint32_t i = t->lru_head;
+	while (i != STK_NONE && stk_l4_tx_room(t)) {
+		struct stk_tcp_flow *f = &t->flows[i];
+		i = f->lru_next; /* before f may be freed */
+		if (!f->sq_len || f->state == STK_TCP_SYN_SENT || f->state == STK_TCP_SYN_RCVD)
+			continue;
+		/* idle_at is the last progress plus the idle timeout in every
+		 * state that can hold data (FIN-WAIT-2 and TIME-WAIT cannot) */
+		uint32_t since = now - (f->idle_at - t->cfg.idle_timeout_ms);
+		if ((int32_t)since < (int32_t)STK_PRESSURE_STALL_MS)
+			continue;
+		ctx->cnt.tcp_pressure_resets++;
+		flow_reset_now(ctx, f, STK_CLOSE_TIMEOUT);
+	}
+}
+
 void stk_tcp_flush_pending(struct stk_ctx *ctx)
 {
 	struct stk_tcp *t = ctx->tcp;
@@ -403,6 +445,7 @@ unsigned stk_timers_advance(struct stk_ctx *ctx, uint64_t now_ns, struct stk_pkt
 	t->n_tx = n_tx;
 	stk_tcp_flush_pending(ctx);
 	uint32_t now = stk_now_ms(ctx);
+	pressure_reap(ctx, now);
 	unsigned more = stk_sc_expire(ctx, now);
 	for (;;) {
 		/* A timer may send two frames (a retransmission and its ACK

@@ -231,6 +231,7 @@ struct stk_tcp {
 	uint8_t *chunk_mem;
 	uint32_t *chunk_next;
 	uint32_t chunk_free, n_chunks, chunks_used;
+	uint32_t pressure_scan_ms; /* the last stalled-sender scan (stk_tcp.c) */
 	/* ports */
 	struct stk_listener *listen;
 	uint32_t listen_mask, n_listen;

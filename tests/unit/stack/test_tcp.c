@@ -661,6 +661,77 @@ static void test_rcv_held(void)
 	tl_free(&l);
 }
 
+/* Peers that stop taking data (a zero window held, sockstress-style) pin
+ * the shared send-buffer pool; once it is nearly full, those that made no
+ * progress for 10 s are reset and every other connection can send again.
+ * One that makes progress in time is spared. */
+static void test_send_pressure(void)
+{
+	struct tl l;
+	uint32_t iss;
+	struct stk_tcp_cfg c;
+	stk_tcp_cfg_default(&c);
+	c.max_flows = 64;
+	c.sndbuf_bytes = 32 * STK_TCP_CHUNK;
+	c.sndbuf_per_flow = 4 * STK_TCP_CHUNK;
+	c.secret_seed = 3;
+	tl_init(&l, NULL, &c);
+	l.rec.echo = true;
+	static uint8_t b[8192];
+	for (unsigned i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)i;
+	for (unsigned k = 0; k < 8; k++) {
+		CHECK(tl_connect(&l, (uint16_t)(6000 + k), 80, PEER_ISN, &iss));
+		struct tl_seg d = {.sport = (uint16_t)(6000 + k), .flags = A | P, .seq = PEER_ISN + 1, .ack = iss + 1,
+				   .win = 0, .data = b, .len = 1024};
+		for (unsigned n = 0; n < 8; n++) { /* 8 KiB echoed into a closed window */
+			tl_send(&l, &d);
+			d.seq += 1024;
+			d.data = b + 1024 * (n + 1) % sizeof(b);
+		}
+	}
+	struct stk_tcp *t = l.ctx.tcp;
+	CHECK_EQ(t->chunks_used, 32);
+	/* A newcomer's echo has no room, nor can its bytes be held (the same
+	 * pool): refused, not acknowledged. */
+	CHECK(tl_connect(&l, 6100, 80, PEER_ISN, &iss));
+	struct tl_seg d = {.sport = 6100, .flags = A | P, .seq = PEER_ISN + 1, .ack = iss + 1, .win = 502,
+			   .data = "newcomer", .len = 8};
+	tl_send(&l, &d);
+	CHECK_EQ(tl_flow(&l, 6100, 80)->sq_len, 0);
+	CHECK_EQ(tl_flow(&l, 6100, 80)->rcv_nxt, PEER_ISN + 1);
+	CHECK_EQ(l.ctx.cnt.drop_tcp_rcv_unread, 8);
+	uint64_t full = l.ctx.cnt.tcp_sndbuf_full;
+	CHECK(full > 0);
+	/* 9 s later one stalled peer opens its window and takes some: it made
+	 * progress (and still holds most of its queue: the pool stays full). */
+	tl_advance(&l, 9000);
+	CHECK_EQ(l.ctx.cnt.tcp_pressure_resets, 0);
+	struct stk_tcp_flow *f0 = tl_flow(&l, 6000, 80);
+	struct tl_seg up = {.sport = 6000, .flags = A, .seq = PEER_ISN + 1 + 8192, .ack = f0 ? f0->snd_una : 0,
+			    .win = 502};
+	tl_send(&l, &up);
+	up.ack = f0 ? f0->snd_una + 1000 : 0;
+	up.win = 0;
+	tl_send(&l, &up);
+	CHECK(f0 && f0->sq_len == 8192 - 1000);
+	/* At 10 s of no progress the other seven are reset. */
+	tl_advance(&l, 2000);
+	CHECK_EQ(l.ctx.cnt.tcp_pressure_resets, 7);
+	CHECK(tl_flow(&l, 6000, 80) != NULL);
+	for (unsigned k = 1; k < 8; k++)
+		CHECK(tl_flow(&l, (uint16_t)(6000 + k), 80) == NULL);
+	/* The newcomer's retransmission finds room: its bytes come back. */
+	tl_send(&l, &d);
+	struct tl_out o;
+	bool echoed = false;
+	for (unsigned i = 0; i < l.n_tx; i++)
+		if (tl_parse(&l, i, &o) && o.len == 8 && memcmp(o.data, "newcomer", 8) == 0)
+			echoed = true;
+	CHECK(echoed);
+	tl_free(&l);
+}
+
 static void test_send_backpressure(void)
 {
 	struct tl l;
@@ -1238,6 +1309,7 @@ int main(void)
 	test_retransmission();
 	test_zero_window();
 	test_rcv_held();
+	test_send_pressure();
 	test_send_backpressure();
 	test_option_memo();
 	test_syn_cache();
