@@ -372,9 +372,12 @@ void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
  * gone) keeps its queue until the idle timeout or the retries run out:
  * minutes, during which a few hundred such connections to an echo pin the
  * whole pool and every other decky's service is cut short (banners
- * included). So when the pool is nearly used up (less than an eighth
- * free), at most once a second, connections that hold queued data and
- * have made no progress for STK_PRESSURE_STALL_MS are reset, as Linux
+ * included); out-of-order segments that never see their hole filled, and
+ * bytes held for a service that never reads, take chunks of the same pool.
+ * So when the pool is nearly used up (less than an eighth free), at most
+ * once a second, connections that hold chunks (queued data, out-of-order
+ * or held bytes) and have made no progress for STK_PRESSURE_STALL_MS are
+ * reset, as Linux
  * drops orphans under tcp_mem pressure; the RST tells the peer, a live
  * one can connect again. Healthy connections make progress every round
  * trip and are never chosen. */
@@ -395,7 +398,8 @@ static void pressure_reap(struct stk_ctx *ctx, uint32_t now)
 	while (i != STK_NONE && stk_l4_tx_room(t)) {
 		struct stk_tcp_flow *f = &t->flows[i];
 		i = f->lru_next; /* before f may be freed */
-		if (!f->sq_len || f->state == STK_TCP_SYN_SENT || f->state == STK_TCP_SYN_RCVD)
+		if ((!f->sq_len && f->ooo_head == STK_NONE) || f->state == STK_TCP_SYN_SENT ||
+		    f->state == STK_TCP_SYN_RCVD)
 			continue;
 		/* idle_at is the last progress plus the idle timeout in every
 		 * state that can hold data (FIN-WAIT-2 and TIME-WAIT cannot) */

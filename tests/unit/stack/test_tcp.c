@@ -661,10 +661,10 @@ static void test_rcv_held(void)
 	tl_free(&l);
 }
 
-/* Peers that stop taking data (a zero window held, sockstress-style) pin
- * the shared send-buffer pool; once it is nearly full, those that made no
- * progress for 10 s are reset and every other connection can send again.
- * One that makes progress in time is spared. */
+/* Peers that stop taking data (a zero window held, sockstress-style) or
+ * leave a hole they never fill pin the shared chunk pool; once it is
+ * nearly full, those that made no progress for 10 s are reset and every
+ * other connection can send again. One that makes progress is spared. */
 static void test_send_pressure(void)
 {
 	struct tl l;
@@ -680,7 +680,16 @@ static void test_send_pressure(void)
 	static uint8_t b[8192];
 	for (unsigned i = 0; i < sizeof(b); i++)
 		b[i] = (uint8_t)i;
-	for (unsigned k = 0; k < 8; k++) {
+	/* One peer leaves a hole before four segments it never fills. */
+	CHECK(tl_connect(&l, 6200, 80, PEER_ISN, &iss));
+	for (unsigned n = 1; n <= 4; n++) {
+		struct tl_seg d = {.sport = 6200, .flags = A | P, .seq = PEER_ISN + 1 + 1000 * n, .ack = iss + 1,
+				   .win = 502, .data = b, .len = 1000};
+		tl_send(&l, &d);
+	}
+	CHECK_EQ(tl_flow(&l, 6200, 80)->ooo_count, 4);
+	/* Seven peers of the echo close their window. */
+	for (unsigned k = 0; k < 7; k++) {
 		CHECK(tl_connect(&l, (uint16_t)(6000 + k), 80, PEER_ISN, &iss));
 		struct tl_seg d = {.sport = (uint16_t)(6000 + k), .flags = A | P, .seq = PEER_ISN + 1, .ack = iss + 1,
 				   .win = 0, .data = b, .len = 1024};
@@ -719,8 +728,9 @@ static void test_send_pressure(void)
 	tl_advance(&l, 2000);
 	CHECK_EQ(l.ctx.cnt.tcp_pressure_resets, 7);
 	CHECK(tl_flow(&l, 6000, 80) != NULL);
-	for (unsigned k = 1; k < 8; k++)
+	for (unsigned k = 1; k < 7; k++)
 		CHECK(tl_flow(&l, (uint16_t)(6000 + k), 80) == NULL);
+	CHECK(tl_flow(&l, 6200, 80) == NULL);
 	/* The newcomer's retransmission finds room: its bytes come back. */
 	tl_send(&l, &d);
 	struct tl_out o;
