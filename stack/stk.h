@@ -100,6 +100,7 @@ struct stk_frag;
 	X(tcp_neigh_arp_sent, "ARP requests sent to resolve a backend")        \
 	X(tcp_neigh_evicted, "backend MACs forgotten for a newer backend (neighbour table full)") \
 	X(tcp_neigh_stale, "backend MACs asked again after an active open got no answer") \
+	X(drop_tcp_leg_unresolved, "segments for an active open whose SYN has not left (backend MAC unknown)") \
 	X(tcp_closed_port, "segments to a closed port")                        \
 	X(tcp_rst_sent, "RSTs sent")                                           \
 	X(tcp_challenge_acks, "RFC 5961 challenge ACKs sent")                  \

@@ -359,6 +359,16 @@ static void syn_sent_establish(struct stk_ctx *ctx, struct stk_tcp_flow *f, cons
 
 void stk_tcp_syn_sent_input(struct stk_ctx *ctx, struct stk_tcp_flow *f, const struct stk_syn_sent_seg *s)
 {
+	static const uint8_t zero[6];
+	if (!memcmp(f->rmac, zero, 6)) {
+		/* Our SYN has not left (the backend's MAC is still being
+		 * asked): nothing can answer it, and an answer of ours (a RST,
+		 * an ACK) would have no destination but 00:00:00:00:00:00 (an
+		 * old connection's segment on a reused 4-tuple; found by
+		 * fuzz_tcp_flow). */
+		ctx->cnt.drop_tcp_leg_unresolved++;
+		return;
+	}
 	bool ack_ok = false;
 	if (s->flags & STK_TH_ACK) {
 		/* First: an ACK for something we never sent gets a RST (unless

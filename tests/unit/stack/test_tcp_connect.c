@@ -162,6 +162,14 @@ static void test_arp_then_syn(void)
 	CHECK(stk_be16(f + 12) == STK_ETHERTYPE_ARP && f[0] == 0xff && stk_be16(f + 20) == STK_ARP_OP_REQUEST &&
 	      memcmp(f + 28, &l.h->ip_raw, 4) == 0 && memcmp(f + 38, &tip, 4) == 0);
 	CHECK_EQ(l.ctx.cnt.tcp_neigh_arp_sent, 1);
+	/* Segments on the leg's 4-tuple before the SYN has left (an old
+	 * connection's, or a guessed SYN-ACK) get no answer: there is no MAC
+	 * to send it to (it went to 00:00:00:00:00:00). */
+	uint32_t iss = leg_flow(&l)->iss;
+	CHECK_EQ(bk_send(&l, STK_TH_ACK, BK_ISN, 12345, 65160, NULL, 0, NULL, 0, NULL), 0);
+	CHECK_EQ(bk_send(&l, STK_TH_SYN | STK_TH_ACK, BK_ISN, iss + 1, 65160, NULL, 0, NULL, 0, NULL), 0);
+	CHECK_EQ(l.ctx.cnt.drop_tcp_leg_unresolved, 2);
+	CHECK_EQ(leg_flow(&l)->state, STK_TCP_SYN_SENT);
 	/* No answer: asked again after the short retry. */
 	CHECK_EQ(tl_advance(&l, 60), 1);
 	CHECK_EQ(stk_be16(l.tx[0]->data + 12), STK_ETHERTYPE_ARP);
