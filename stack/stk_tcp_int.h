@@ -512,9 +512,18 @@ static inline uint64_t stk_flow_tuple_hash(const struct stk_tcp *t, uint32_t lip
 {
 	return stk_flow_hash(t, lip, rip, lport, rport, 0);
 }
-/* The same with the tuple hash already computed. */
-struct stk_tcp_flow *stk_flow_lookup_h(struct stk_tcp *t, uint64_t hv, uint32_t lip, uint32_t rip,
-				       uint16_t lport, uint16_t rport);
+/* The same with the tuple hash already computed (inline: once per
+ * segment). */
+static inline struct stk_tcp_flow *stk_flow_lookup_h(struct stk_tcp *t, uint64_t hv, uint32_t lip, uint32_t rip,
+						     uint16_t lport, uint16_t rport)
+{
+	for (uint32_t i = t->buckets[hv & t->bucket_mask]; i != STK_NONE; i = t->flows[i].hnext) {
+		struct stk_tcp_flow *f = &t->flows[i];
+		if (f->rip == rip && f->lip == lip && f->rport == rport && f->lport == lport)
+			return f;
+	}
+	return NULL;
+}
 struct stk_tcp_flow *stk_flow_new_h(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, uint32_t rip,
 				    uint16_t lport, uint16_t rport);
 /* A zeroed flow keyed and linked in (evicting the least recently active
