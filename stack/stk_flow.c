@@ -68,17 +68,6 @@ struct stk_tcp_flow *stk_flow_lookup(struct stk_tcp *t, uint32_t lip, uint32_t r
 	return stk_flow_lookup_h(t, stk_flow_tuple_hash(t, lip, rip, lport, rport), lip, rip, lport, rport);
 }
 
-struct stk_tcp_flow *stk_flow_lookup_h(struct stk_tcp *t, uint64_t hv, uint32_t lip, uint32_t rip,
-				       uint16_t lport, uint16_t rport)
-{
-	for (uint32_t i = t->buckets[hv & t->bucket_mask]; i != STK_NONE; i = t->flows[i].hnext) {
-		struct stk_tcp_flow *f = &t->flows[i];
-		if (f->rip == rip && f->lip == lip && f->rport == rport && f->lport == lport)
-			return f;
-	}
-	return NULL;
-}
-
 static void lru_unlink(struct stk_tcp *t, struct stk_tcp_flow *f)
 {
 	if (f->lru_prev != STK_NONE)

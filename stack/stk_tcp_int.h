@@ -262,6 +262,25 @@ struct stk_tcp {
 		uint16_t len;        /* frame length */
 		uint8_t frame[STK_ETH_HLEN + STK_IP4_MIN_HLEN + STK_TCP_HLEN + 40];
 	} synack_frame;
+	/* What the SYN-ACKs of one host to SYNs with one set of option bits
+	 * share at one time (every SYN of a scan's or flood's burst), worked
+	 * out once (stk_syn_memo_build, which says for which personas).
+	 * Valid while h, now_ns, bits and the host table's epoch match;
+	 * cleared when the template slot or frame image it uses is rebuilt. */
+	struct stk_syn_memo {
+		const struct stk_host *h;   /* NULL: empty */
+		uint64_t now_ns;
+		uint32_t epoch;
+		uint8_t bits;               /* STK_SYN_* of the SYN, ECN included */
+		uint8_t ece;                /* STK_TH_ECE when the SYN-ACK sets it */
+		bool ts_any, ts_peer;       /* tsval is every peer's / ts_rip's */
+		const struct stk_tcp_policy *pol;
+		const struct stk_synack_tmpl *m;
+		uint16_t *ipid;             /* the IP ID counter; NULL: always 0 */
+		uint32_t isn_clk, tsval, ts_rip;
+		uint32_t rto_init, rto_at;  /* first retransmission: delay, deadline */
+	} syn_memo;
+	bool syn_memo_off;         /* tests: every SYN by the general path */
 	/* the last template handed out and what it was for (a flood repeats
 	 * one policy and one kind of SYN); cleared whenever a slot is rebuilt */
 	const struct stk_synack_tmpl *tmpl_last;
@@ -523,9 +542,18 @@ static inline uint64_t stk_flow_tuple_hash(const struct stk_tcp *t, uint32_t lip
 {
 	return stk_flow_hash(t, lip, rip, lport, rport, 0);
 }
-/* The same with the tuple hash already computed. */
-struct stk_tcp_flow *stk_flow_lookup_h(struct stk_tcp *t, uint64_t hv, uint32_t lip, uint32_t rip,
-				       uint16_t lport, uint16_t rport);
+/* The same with the tuple hash already computed (inline: once per
+ * segment). */
+static inline struct stk_tcp_flow *stk_flow_lookup_h(struct stk_tcp *t, uint64_t hv, uint32_t lip, uint32_t rip,
+						     uint16_t lport, uint16_t rport)
+{
+	for (uint32_t i = t->buckets[hv & t->bucket_mask]; i != STK_NONE; i = t->flows[i].hnext) {
+		struct stk_tcp_flow *f = &t->flows[i];
+		if (f->rip == rip && f->lip == lip && f->rport == rport && f->lport == lport)
+			return f;
+	}
+	return NULL;
+}
 struct stk_tcp_flow *stk_flow_new_h(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, uint32_t rip,
 				    uint16_t lport, uint16_t rport);
 /* A zeroed flow keyed and linked in (evicting the least recently active

@@ -56,6 +56,97 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, stru
 	f->idle_at = stk_now_ms(ctx) + t->cfg.idle_timeout_ms;
 }
 
+/* The answer to a SYN: the persona's exact one (x), else the SYN-ACK. */
+static void syn_answer(struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct seg *s,
+		       const struct stk_syn_exact *x, uint32_t isn, const struct stk_synack_info *si)
+{
+	if (x) {
+		struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, isn, si->ts_val,
+					    has_ts(s) ? s->tsval : 0, s->urp};
+		stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
+	} else {
+		stk_tcp_synack_emit(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport, isn, s->seq + 1,
+				    si);
+	}
+}
+
+/* A SYN kept as a full flow (the SYN cache had no queue for the
+ * persona's retransmission delay). */
+static void syn_to_flow(struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct stk_listener *l,
+			const struct seg *s, const struct stk_tcp_policy *pol, const struct stk_syn_exact *x,
+			struct stk_tcp_flow *f, uint8_t syn_bits, uint16_t peer_mss)
+{
+	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, s->tsval, NULL};
+	si.ts_val = stk_tcp_tsval_pol(ctx, pc->h, pol, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
+	uint32_t isn = stk_tcp_isn_pol(ctx, pc->h, pol, pc->hv);
+	if (x && x->seq_probe)
+		isn = stk_isn_probe(ctx, pc->h, pc->rip, x->seq_probe, isn);
+	/* One template look-up for the flow and its SYN-ACK (after
+	 * stk_flow_new_h: an eviction runs service callbacks). */
+	si.tmpl = stk_synack_tmpl_get(ctx, pol, syn_bits);
+	flow_init_from_syn(ctx, f, pc->h, pc->f + STK_ETH_O_SRC, l, syn_bits, peer_mss, s->ws, s->seq, isn, s->wnd,
+			   s->tsval, si.tmpl);
+	syn_answer(ctx, pc, s, x, isn, &si);
+	stk_tcp_arm_rto(ctx, f);
+}
+
+/* The cookie for a SYN answered without state. */
+static uint32_t syn_cookie(struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct seg *s, uint8_t syn_bits,
+			   uint16_t peer_mss)
+{
+	ctx->cnt.tcp_syncookies_sent++;
+	ctx->tcp->cookie_until_ns = ctx->now_ns + 130ull * 1000000000ull;
+	return stk_cookie_make(ctx, pc->hv, s->seq, syn_bits, peer_mss, s->ws);
+}
+
+/* What the SYN said, into its SYN-cache entry. */
+static inline void syn_ent_fill(struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct seg *s,
+				struct stk_syn_ent *e, uint8_t syn_bits, uint16_t peer_mss, uint32_t isn)
+{
+	e->host_idx = (uint32_t)(pc->h - ctx->hosts->hosts);
+	memcpy(e->rmac, pc->f + STK_ETH_O_SRC, 6);
+	e->irs = s->seq;
+	e->iss = isn;
+	e->tsval = s->tsval;
+	e->syn_bits = syn_bits;
+	e->peer_mss = peer_mss;
+	e->peer_ws = s->ws;
+	e->peer_wnd = s->wnd;
+}
+
+/* A SYN whose answer the memo covers (stk_syn_memo_get): the same steps
+ * as listen_syn's, with what the memo has worked out for this host, this
+ * kind of SYN and this time. */
+static void listen_syn_memo(struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct stk_listener *l,
+			    const struct seg *s, const struct stk_syn_memo *mm, uint8_t syn_bits)
+{
+	struct stk_tcp *t = ctx->tcp;
+	uint16_t peer_mss = s->mss ? s->mss : STK_TCP_DEFAULT_MSS; /* no option, or 0 */
+	struct stk_syn_ent *e = NULL;
+	if (t->half_open + t->sc_count < t->cfg.syn_cookie_threshold) {
+		e = stk_sc_add(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport, mm->rto_init, mm->rto_at);
+		if (!e) {
+			struct stk_tcp_flow *f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
+			if (f) {
+				syn_to_flow(ctx, pc, l, s, mm->pol, NULL, f, syn_bits, peer_mss);
+				return;
+			}
+		}
+	}
+	uint32_t tsval = mm->ts_any || (mm->ts_peer && pc->rip == mm->ts_rip)
+				 ? mm->tsval
+				 : stk_tcp_tsval_pol(ctx, pc->h, mm->pol, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
+	uint32_t isn;
+	if (e) {
+		isn = (uint32_t)(pc->hv >> 32) + mm->isn_clk; /* stk_tcp_isn_pol's RFC 6528 rule */
+		syn_ent_fill(ctx, pc, s, e, syn_bits, peer_mss, isn);
+	} else {
+		isn = syn_cookie(ctx, pc, s, syn_bits, peer_mss);
+	}
+	stk_tcp_synack_emit_memo(ctx, mm, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport, isn, s->seq + 1,
+				 peer_mss, tsval, s->tsval);
+}
+
 static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct stk_listener *l,
 		       const struct seg *s)
 {
@@ -65,6 +156,11 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	uint8_t syn_bits = s->syn_bits;
 	if ((s->flags & (STK_TH_ECE | STK_TH_CWR)) == (STK_TH_ECE | STK_TH_CWR))
 		syn_bits |= STK_SYN_ECN;
+	const struct stk_syn_memo *mm = stk_syn_memo_get(ctx, pc->h, syn_bits, pc->rip);
+	if (mm) {
+		listen_syn_memo(ctx, pc, l, s, mm, syn_bits);
+		return;
+	}
 	const struct stk_tcp_policy *pol = stk_host_pol(pc->h);
 	if ((syn_bits & STK_SYN_ECN) && pol->ecn_silent) {
 		ctx->cnt.drop_tcp_ecn_syn++;
@@ -81,57 +177,35 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	}
 	uint16_t peer_mss = s->mss ? s->mss : STK_TCP_DEFAULT_MSS; /* no option, or 0 */
 	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, s->tsval, NULL};
-	struct stk_tcp_flow *f = NULL;
 	struct stk_syn_ent *e = NULL;
 	if (t->half_open + t->sc_count < t->cfg.syn_cookie_threshold) {
 		/* A SYN-cache entry; a full flow only when the cache has no
 		 * queue for this persona's retransmission delay. */
-		e = stk_sc_add(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport, pol->rto_init_ms);
-		if (!e)
-			f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
+		e = stk_sc_add(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport, pol->rto_init_ms,
+			       stk_now_ms(ctx) + pol->rto_init_ms);
+		if (!e) {
+			struct stk_tcp_flow *f = stk_flow_new_h(ctx, pc->hv, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
+			if (f) {
+				syn_to_flow(ctx, pc, l, s, pol, x, f, syn_bits, peer_mss);
+				return;
+			}
+		}
 	}
 	/* The same clock for every kind of answer: the connection's offset
 	 * (a flow made later computes the same one). */
 	si.ts_val = stk_tcp_tsval_pol(ctx, pc->h, pol, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 	uint32_t isn;
-	if (!f && !e) {
+	if (!e) {
 		/* Too many half-open connections (or no room): answer with a
 		 * cookie and keep nothing. */
-		isn = stk_cookie_make(ctx, pc->hv, s->seq, syn_bits, peer_mss, s->ws);
-		ctx->cnt.tcp_syncookies_sent++;
-		t->cookie_until_ns = ctx->now_ns + 130ull * 1000000000ull;
+		isn = syn_cookie(ctx, pc, s, syn_bits, peer_mss);
 	} else {
 		isn = stk_tcp_isn_pol(ctx, pc->h, pol, pc->hv);
 		if (x && x->seq_probe)
 			isn = stk_isn_probe(ctx, pc->h, pc->rip, x->seq_probe, isn);
+		syn_ent_fill(ctx, pc, s, e, syn_bits, peer_mss, isn);
 	}
-	if (e) {
-		e->host_idx = (uint32_t)(pc->h - ctx->hosts->hosts);
-		memcpy(e->rmac, pc->f + STK_ETH_O_SRC, 6);
-		e->irs = s->seq;
-		e->iss = isn;
-		e->tsval = s->tsval;
-		e->syn_bits = syn_bits;
-		e->peer_mss = peer_mss;
-		e->peer_ws = s->ws;
-		e->peer_wnd = s->wnd;
-	} else if (f) {
-		/* One template look-up for the flow and its SYN-ACK (after
-		 * stk_flow_new_h: an eviction runs service callbacks). */
-		si.tmpl = stk_synack_tmpl_get(ctx, pol, syn_bits);
-		flow_init_from_syn(ctx, f, pc->h, pc->f + STK_ETH_O_SRC, l, syn_bits, peer_mss, s->ws, s->seq, isn,
-				   s->wnd, s->tsval, si.tmpl);
-	}
-	if (x) {
-		struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack, isn, si.ts_val,
-					    has_ts(s) ? s->tsval : 0, s->urp};
-		stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
-	} else {
-		stk_tcp_synack_emit(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, pc->lport, pc->rport, isn, s->seq + 1,
-				    &si);
-	}
-	if (f)
-		stk_tcp_arm_rto(ctx, f);
+	syn_answer(ctx, pc, s, x, isn, &si);
 }
 
 /* An ACK for a listening port without a connection: the end of a cookie

@@ -95,6 +95,7 @@ const struct stk_synack_tmpl *stk_synack_tmpl_lookup(struct stk_ctx *ctx, const 
 		ctx->cnt.tcp_synack_tmpl_built++;
 		t->tmpl_last_pol = NULL; /* the slot may be the one it points to */
 		t->synack_frame.m = NULL; /* and the frame image may be built on it */
+		t->syn_memo.h = NULL;     /* and the SYN memo on both */
 		tmpl_build(m, p, syn_bits);
 		m->policy = p;
 		m->key = key;
@@ -120,6 +121,7 @@ void stk_synack_frame_build(struct stk_ctx *ctx, struct stk_synack_frame *fc, co
 	static const uint8_t zero_mac[6];
 	struct stk_pkt img = {.data = fc->frame};
 	unsigned len = STK_TCP_HLEN + m->optlen;
+	ctx->tcp->syn_memo.h = NULL; /* it sends from the image it replaces */
 	memset(fc->frame, 0, sizeof(fc->frame));
 	uint8_t *tcp = stk_l4_ip_header_from(&img, h, h->ip_raw, zero_mac, 0, STK_IPPROTO_TCP, len, 0, p->df_synack, 0);
 	const uint8_t *ip = fc->frame + STK_ETH_HLEN;
@@ -139,6 +141,53 @@ void stk_synack_frame_build(struct stk_ctx *ctx, struct stk_synack_frame *fc, co
 	fc->h = h;
 	fc->m = m;
 	fc->epoch = ctx->hosts->epoch;
+}
+
+/* The memo holds the persona, its template and the frame image built on
+ * it, the IP ID counter, the ISN clock, the timestamp value (any peer's
+ * when the persona's clock is per host, ts_rip's when per peer) and the
+ * first retransmission deadline. Only personas whose rules have an
+ * inline form get one: no exact answers, RFC 6528 ISNs, zero or counter
+ * IP IDs; the others take listen_syn's general path. */
+bool stk_syn_memo_build(struct stk_ctx *ctx, struct stk_host *h, uint8_t syn_bits, uint32_t rip)
+{
+	struct stk_tcp *t = ctx->tcp;
+	struct stk_syn_memo *mm = &t->syn_memo;
+	const struct stk_tcp_policy *p = h->policy.tcp; /* NULL: the family default, by the general path */
+	mm->h = NULL;
+	/* what listen_syn's general path does otherwise: exact answers,
+	 * silence for ECN SYNs, ISNs and IP IDs by other rules */
+	if (!p || t->syn_memo_off || p->exact || ((syn_bits & STK_SYN_ECN) && p->ecn_silent) || p->isn.kind != STK_ISN_HASH_CLOCK)
+		return false;
+	const struct stk_ipid_rule *r = &p->ipid[STK_IPID_TCP];
+	if (r->kind == STK_IPID_ZERO)
+		mm->ipid = NULL;
+	else if (r->kind == STK_IPID_INCR)
+		mm->ipid = &h->gen.ip_id[r->counter % STK_IPID_COUNTERS];
+	else
+		return false;
+	const struct stk_synack_tmpl *m = stk_synack_tmpl_get(ctx, p, syn_bits);
+	struct stk_synack_frame *fc = &t->synack_frame;
+	if (fc->h != h || fc->m != m || fc->epoch != ctx->hosts->epoch)
+		stk_synack_frame_build(ctx, fc, h, m, p);
+	mm->pol = p;
+	mm->m = m;
+	mm->ece = (syn_bits & STK_SYN_ECN) && p->ecn_synack ? STK_TH_ECE : 0;
+	mm->isn_clk = stk_tcp_clock(ctx, p->isn.rate_hz);
+	/* the offset is keyed by the host alone, or by host and peer
+	 * (stk_tcp_ts_offset_slow; never the ports then); per flow it is
+	 * computed per SYN */
+	mm->ts_any = !p->ts.hz || p->ts.scope == STK_TS_PER_HOST;
+	mm->ts_peer = p->ts.hz && p->ts.scope == STK_TS_PER_PEER;
+	mm->ts_rip = rip;
+	mm->tsval = mm->ts_any || mm->ts_peer ? stk_tcp_tsval_pol(ctx, h, p, h->ip_raw, rip, 0, 0) : 0;
+	mm->rto_init = p->rto_init_ms;
+	mm->rto_at = stk_now_ms(ctx) + p->rto_init_ms;
+	mm->now_ns = ctx->now_ns;
+	mm->epoch = ctx->hosts->epoch;
+	mm->bits = syn_bits;
+	mm->h = h;
+	return true;
 }
 
 void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac,

@@ -34,29 +34,19 @@ static inline uint32_t stk_synack_field_sum(uint32_t s, unsigned off)
 	return ((s & 0xff) << 8) | (s >> 8);
 }
 
-/* stk_tcp_send_synack's body, inline for the SYN path (listen_syn): the
- * call and its nine arguments cost ~40 instructions of a ~1 000-
- * instruction SYN. The frame image is copied, the varying fields written
- * and added to its precomputed sums. */
+/* The SYN-ACK into out from the frame image fc (of template m): the
+ * varying fields written and added to its precomputed sums. id: the IP
+ * ID; ece: STK_TH_ECE or 0. */
 static inline __attribute__((always_inline)) void
-stk_tcp_synack_emit(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac, uint32_t dst_ip, uint16_t lport,
-		    uint16_t rport, uint32_t iss, uint32_t ack, const struct stk_synack_info *si)
+stk_synack_fill(struct stk_pkt *out, const struct stk_synack_frame *fc, const struct stk_synack_tmpl *m,
+		uint16_t id, uint8_t ece, const uint8_t *dst_mac, uint32_t dst_ip, uint16_t lport, uint16_t rport,
+		uint32_t iss, uint32_t ack, uint16_t peer_mss, uint32_t ts_val, uint32_t ts_ecr)
 {
-	struct stk_tcp *t = ctx->tcp;
-	const struct stk_tcp_policy *p = stk_host_pol(h);
-	const struct stk_synack_tmpl *m = si->tmpl ? si->tmpl : stk_synack_tmpl_get(ctx, p, si->syn_bits);
-	struct stk_pkt *out = stk_l4_tx_take(ctx);
-	if (!out)
-		return;
-	struct stk_synack_frame *fc = &t->synack_frame;
-	if (fc->h != h || fc->m != m || fc->epoch != ctx->hosts->epoch)
-		stk_synack_frame_build(ctx, fc, h, m, p);
 	uint8_t *o = out->data;
 	memcpy(o, fc->frame, sizeof(fc->frame)); /* fixed size: a few wide moves; the frame has room */
 	out->len = fc->len;
 	memcpy(o + STK_ETH_O_DST, dst_mac, 6);
 	uint8_t *ip = o + STK_ETH_HLEN, *tcp = ip + STK_IP4_MIN_HLEN, *opt = tcp + STK_TCP_HLEN;
-	uint16_t id = stk_ipid_next_fast(h, STK_IPID_TCP, ctx->now_ns);
 	stk_put_be16(ip + STK_IP4_O_ID, id);
 	memcpy(ip + STK_IP4_O_DST, &dst_ip, 4);
 	/* the destination's words, in wire order and swapped once (RFC 1071) */
@@ -71,19 +61,19 @@ stk_tcp_synack_emit(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_
 	stk_put_be16(tcp + STK_TCP_O_DPORT, rport);
 	stk_put_be32(tcp + STK_TCP_O_SEQ, iss);
 	stk_put_be32(tcp + STK_TCP_O_ACK, ack);
-	if ((si->syn_bits & STK_SYN_ECN) && p->ecn_synack) {
+	if (ece) {
 		tcp[STK_TCP_O_FLAGS] |= STK_TH_ECE;
 		sum += STK_TH_ECE; /* the low byte of the offset/flags word */
 	}
 	if (m->mss_clamp) {
-		uint16_t mss = si->peer_mss < m->mss_value ? si->peer_mss : m->mss_value;
+		uint16_t mss = peer_mss < m->mss_value ? peer_mss : m->mss_value;
 		stk_put_be16(opt + m->mss_off + 2, mss);
 		sum += stk_synack_field_sum(mss, m->mss_off + 2u);
 	}
 	if (m->ts_off != 0xff) {
-		stk_put_be32(opt + m->ts_off + 2, si->ts_val);
-		stk_put_be32(opt + m->ts_off + 6, si->ts_ecr);
-		uint64_t ts = (uint64_t)si->ts_val + si->ts_ecr;
+		stk_put_be32(opt + m->ts_off + 2, ts_val);
+		stk_put_be32(opt + m->ts_off + 6, ts_ecr);
+		uint64_t ts = (uint64_t)ts_val + ts_ecr;
 		if (m->ts_off & 1) /* odd offset: the halves' sum, swapped (stk_synack_field_sum) */
 			ts = stk_synack_field_sum(stk_synack_sum32((uint32_t)ts) + (uint32_t)(ts >> 32), m->ts_off + 2u);
 		sum += ts;
@@ -91,10 +81,64 @@ stk_tcp_synack_emit(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_
 	uint32_t s32 = (uint32_t)sum + (uint32_t)(sum >> 32);
 	s32 += s32 < (uint32_t)(sum >> 32);
 	stk_put_be16(tcp + STK_TCP_O_CSUM, stk_csum_fold(s32));
+}
+
+/* stk_tcp_send_synack's body, inline for the SYN path (listen_syn): the
+ * call and its nine arguments cost ~40 instructions of a ~1 000-
+ * instruction SYN. */
+static inline __attribute__((always_inline)) void
+stk_tcp_synack_emit(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac, uint32_t dst_ip, uint16_t lport,
+		    uint16_t rport, uint32_t iss, uint32_t ack, const struct stk_synack_info *si)
+{
+	struct stk_tcp *t = ctx->tcp;
+	const struct stk_tcp_policy *p = stk_host_pol(h);
+	const struct stk_synack_tmpl *m = si->tmpl ? si->tmpl : stk_synack_tmpl_get(ctx, p, si->syn_bits);
+	struct stk_pkt *out = stk_l4_tx_take(ctx);
+	if (!out)
+		return;
+	struct stk_synack_frame *fc = &t->synack_frame;
+	if (fc->h != h || fc->m != m || fc->epoch != ctx->hosts->epoch)
+		stk_synack_frame_build(ctx, fc, h, m, p);
+	uint16_t id = stk_ipid_next_fast(h, STK_IPID_TCP, ctx->now_ns);
+	uint8_t ece = (si->syn_bits & STK_SYN_ECN) && p->ecn_synack ? STK_TH_ECE : 0;
+	stk_synack_fill(out, fc, m, id, ece, dst_mac, dst_ip, lport, rport, iss, ack, si->peer_mss, si->ts_val,
+			si->ts_ecr);
 	stk_l4_tx_put(ctx, out);
 	ctx->cnt.tcp_synack_sent++;
 }
 
+/* ---- the SYN memo (stk_tcp_synack.c) ------------------------------------ */
+/* Fill ctx->tcp->syn_memo for SYNs with these bits from rip to host h,
+ * now; false (and the memo empty) when h's persona has no inline form. */
+bool stk_syn_memo_build(struct stk_ctx *ctx, struct stk_host *h, uint8_t syn_bits, uint32_t rip);
+
+/* The memo for SYNs with these bits to h now, or NULL. */
+static inline const struct stk_syn_memo *stk_syn_memo_get(struct stk_ctx *ctx, struct stk_host *h, uint8_t syn_bits,
+							  uint32_t rip)
+{
+	const struct stk_syn_memo *mm = &ctx->tcp->syn_memo;
+	if ((mm->h == h && mm->now_ns == ctx->now_ns && mm->bits == syn_bits && mm->epoch == ctx->hosts->epoch) ||
+	    stk_syn_memo_build(ctx, h, syn_bits, rip))
+		return mm;
+	return NULL;
+}
+
+/* The SYN-ACK of a SYN the memo mm covers: as stk_tcp_synack_emit sends
+ * it, with the memo's template, frame image, IP ID rule and ECN flag. */
+static inline __attribute__((always_inline)) void
+stk_tcp_synack_emit_memo(struct stk_ctx *ctx, const struct stk_syn_memo *mm, const uint8_t *dst_mac, uint32_t dst_ip,
+			 uint16_t lport, uint16_t rport, uint32_t iss, uint32_t ack, uint16_t peer_mss,
+			 uint32_t ts_val, uint32_t ts_ecr)
+{
+	struct stk_pkt *out = stk_l4_tx_take(ctx);
+	if (!out)
+		return;
+	uint16_t id = mm->ipid ? (*mm->ipid)++ : 0;
+	stk_synack_fill(out, &ctx->tcp->synack_frame, mm->m, id, mm->ece, dst_mac, dst_ip, lport, rport, iss, ack,
+			peer_mss, ts_val, ts_ecr);
+	stk_l4_tx_put(ctx, out);
+	ctx->cnt.tcp_synack_sent++;
+}
 
 /* ---- cookies (stk_tcp_cookie.c) ------------------------------------------ */
 static const uint16_t stk_cookie_mss[4] = {536, 1300, 1440, 1460};
@@ -189,11 +233,12 @@ static inline void stk_sc_free(struct stk_tcp *t, struct stk_syn_ent *e)
 }
 
 /* A new entry for the tuple (the oldest one makes room when the cache is
- * full), queued for its first retransmission delay_ms from now; NULL when
+ * full), queued for its first retransmission delay_ms from now (at tick
+ * rto_at, the caller's stk_now_ms() + delay_ms); NULL when
  * no queue is free for that delay (the caller keeps a full flow). The
  * caller fills in the connection fields. */
 static inline struct stk_syn_ent *stk_sc_add(struct stk_ctx *ctx, uint64_t hv, uint32_t lip, uint32_t rip,
-					     uint16_t lport, uint16_t rport, uint32_t delay_ms)
+					     uint16_t lport, uint16_t rport, uint32_t delay_ms, uint32_t rto_at)
 {
 	struct stk_tcp *t = ctx->tcp;
 	uint32_t i = t->sc_next;
@@ -215,7 +260,7 @@ static inline struct stk_syn_ent *stk_sc_add(struct stk_ctx *ctx, uint64_t hv, u
 	e->rport = rport;
 	e->hash = (uint32_t)hv;
 	e->rxt_shift = 0;
-	e->rto_at = stk_now_ms(ctx) + delay_ms;
+	e->rto_at = rto_at;
 	uint32_t *b = &t->sc_buckets[hv & t->sc_mask];
 	e->hnext = *b;
 	*b = i;

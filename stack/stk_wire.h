@@ -107,29 +107,27 @@ static inline uint32_t stk_csum_native_fold(uint64_t acc)
 	return s32;
 }
 
-/* Sum of the tail (< 8 bytes) in native order. */
+/* Sum of the tail (len < 8 bytes) in native order: each piece found
+ * from the length's bits, at an offset they give (no pointer or length
+ * carried from one test to the next: fewer instructions, no spill). */
 static inline uint64_t stk_csum_native_tail(const uint8_t *p, size_t len)
 {
 	uint64_t acc = 0;
-	if (len >= 4) {
+	if (len & 4) {
 		uint32_t a;
 		memcpy(&a, p, 4);
-		acc += a;
-		p += 4;
-		len -= 4;
+		acc = a;
 	}
-	if (len >= 2) {
+	if (len & 2) {
 		uint16_t a;
-		memcpy(&a, p, 2);
+		memcpy(&a, p + (len & 4), 2);
 		acc += a;
-		p += 2;
-		len -= 2;
 	}
-	if (len) {
+	if (len & 1) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		acc += p[0];
+		acc += p[len & 6];
 #else
-		acc += (uint32_t)p[0] << 8;
+		acc += (uint32_t)p[len & 6] << 8;
 #endif
 	}
 	return acc;
