@@ -288,19 +288,24 @@ void stk_tcp_rcv_drain(struct stk_ctx *ctx, struct stk_tcp_flow *f)
  * retransmission will bring it again. */
 static bool take(struct stk_ctx *ctx, struct stk_tcp_flow *f, const uint8_t *d, unsigned len)
 {
+	if (!len)
+		return true;
 	unsigned used = 0;
-	progress(ctx, f); /* the peer's data; held bytes going to the service later are not */
 	if (!stk_reasm_held_bytes(ctx->tcp, f))
 		used = to_service(ctx, f, d, len);
 	f->rcv_nxt += used;
-	if (used == len)
-		return true;
-	if (!stk_reasm_hold(ctx->tcp, f, d + used, len - used)) {
+	bool all = used == len;
+	if (!all && stk_reasm_hold(ctx->tcp, f, d + used, len - used)) {
+		ctx->cnt.tcp_rcv_held += len - used;
+		all = true;
+	} else if (!all) {
 		ctx->cnt.drop_tcp_rcv_unread += len - used;
-		return false;
 	}
-	ctx->cnt.tcp_rcv_held += len - used;
-	return true;
+	/* Progress is the peer's data taken (held counts), not the held
+	 * bytes going to the service later, nor bytes refused. */
+	if (used || all)
+		progress(ctx, f);
+	return all;
 }
 
 /* rcv_nxt moved: the queued segments it reached join the held bytes, and

@@ -651,6 +651,14 @@ static void test_rcv_held(void)
 	CHECK_EQ(acked, 64);
 	CHECK(f && f->rcv_nxt == PEER_ISN + 1 + 640);
 	CHECK_EQ(l.ctx.cnt.drop_tcp_rcv_unread, 60);
+	/* Refused bytes are no progress: a peer that keeps sending what the
+	 * service never takes still meets the idle timeout (5 min). */
+	if (f) {
+		uint32_t idle_at = f->idle_at;
+		tl_advance(&l, 10000);
+		tl_send(&l, &d);
+		CHECK_EQ(f->idle_at, idle_at);
+	}
 	l.rec.take_left = 100000;
 	d.len = 0;
 	d.flags = A;
