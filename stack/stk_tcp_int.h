@@ -745,13 +745,19 @@ static inline uint32_t stk_tcp_tsval_tuple(struct stk_ctx *ctx, const struct stk
 }
 /* tuple_hash: stk_flow_tuple_hash() of the connection. */
 uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_hash);
+/* RFC 6528's rule (STK_ISN_HASH_CLOCK): the keyed hash of the tuple (the
+ * tuple hash's high half) plus the clock at the persona's rate. */
+static inline uint32_t stk_isn_hash_clock(uint64_t tuple_hash, uint32_t clk)
+{
+	return (uint32_t)(tuple_hash >> 32) + clk;
+}
 /* The same with h's policy p at hand: RFC 6528's hash + clock (most
  * personas) inline, the other rules through stk_tcp_isn. */
 static inline uint32_t stk_tcp_isn_pol(struct stk_ctx *ctx, struct stk_host *h, const struct stk_tcp_policy *p,
 				       uint64_t tuple_hash)
 {
 	if (p->isn.kind == STK_ISN_HASH_CLOCK)
-		return (uint32_t)(tuple_hash >> 32) + stk_tcp_clock(ctx, p->isn.rate_hz);
+		return stk_isn_hash_clock(tuple_hash, stk_tcp_clock(ctx, p->isn.rate_hz));
 	return stk_tcp_isn(ctx, h, tuple_hash);
 }
 void stk_tcp_arm_rto(struct stk_ctx *ctx, struct stk_tcp_flow *f);

@@ -138,7 +138,7 @@ static void listen_syn_memo(struct stk_ctx *ctx, const struct pkt_ctx *pc, const
 				 : stk_tcp_tsval_pol(ctx, pc->h, mm->pol, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
 	uint32_t isn;
 	if (e) {
-		isn = (uint32_t)(pc->hv >> 32) + mm->isn_clk; /* stk_tcp_isn_pol's RFC 6528 rule */
+		isn = stk_isn_hash_clock(pc->hv, mm->isn_clk);
 		syn_ent_fill(ctx, pc, s, e, syn_bits, peer_mss, isn);
 	} else {
 		isn = syn_cookie(ctx, pc, s, syn_bits, peer_mss);

@@ -33,7 +33,7 @@ uint32_t stk_tcp_isn(struct stk_ctx *ctx, struct stk_host *h, uint64_t tuple_has
 	case STK_ISN_HASH_CLOCK:
 		/* The high half of the keyed tuple hash (the flow table uses
 		 * the low half): one hash per SYN, not two. */
-		return (uint32_t)(tuple_hash >> 32) + clock;
+		return stk_isn_hash_clock(tuple_hash, clock);
 	case STK_ISN_CLOCK: {
 		uint32_t gcd = r->gcd ? r->gcd : 1;
 		/* The per-host base is keyed by the secret: a restart moves it. */

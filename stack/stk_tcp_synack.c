@@ -172,7 +172,7 @@ bool stk_syn_memo_build(struct stk_ctx *ctx, struct stk_host *h, uint8_t syn_bit
 		stk_synack_frame_build(ctx, fc, h, m, p);
 	mm->pol = p;
 	mm->m = m;
-	mm->ece = (syn_bits & STK_SYN_ECN) && p->ecn_synack ? STK_TH_ECE : 0;
+	mm->ece = stk_synack_ece(p, syn_bits);
 	mm->isn_clk = stk_tcp_clock(ctx, p->isn.rate_hz);
 	/* the offset is keyed by the host alone, or by host and peer
 	 * (stk_tcp_ts_offset_slow; never the ports then); per flow it is

@@ -34,6 +34,12 @@ static inline uint32_t stk_synack_field_sum(uint32_t s, unsigned off)
 	return ((s & 0xff) << 8) | (s >> 8);
 }
 
+/* The SYN-ACK's ECE flag: to an ECN-setup SYN when the persona sets it. */
+static inline uint8_t stk_synack_ece(const struct stk_tcp_policy *p, uint8_t syn_bits)
+{
+	return (syn_bits & STK_SYN_ECN) && p->ecn_synack ? STK_TH_ECE : 0;
+}
+
 /* The SYN-ACK into out from the frame image fc (of template m): the
  * varying fields written and added to its precomputed sums. id: the IP
  * ID; ece: STK_TH_ECE or 0. */
@@ -100,8 +106,7 @@ stk_tcp_synack_emit(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_
 	if (fc->h != h || fc->m != m || fc->epoch != ctx->hosts->epoch)
 		stk_synack_frame_build(ctx, fc, h, m, p);
 	uint16_t id = stk_ipid_next_fast(h, STK_IPID_TCP, ctx->now_ns);
-	uint8_t ece = (si->syn_bits & STK_SYN_ECN) && p->ecn_synack ? STK_TH_ECE : 0;
-	stk_synack_fill(out, fc, m, id, ece, dst_mac, dst_ip, lport, rport, iss, ack, si->peer_mss, si->ts_val,
+	stk_synack_fill(out, fc, m, id, stk_synack_ece(p, si->syn_bits), dst_mac, dst_ip, lport, rport, iss, ack, si->peer_mss, si->ts_val,
 			si->ts_ecr);
 	stk_l4_tx_put(ctx, out);
 	ctx->cnt.tcp_synack_sent++;
