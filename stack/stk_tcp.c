@@ -377,9 +377,8 @@ void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
  * So when the pool is nearly used up (less than an eighth free), at most
  * once a second, connections that hold chunks (queued data, out-of-order
  * or held bytes) and have made no progress for STK_PRESSURE_STALL_MS are
- * reset, as Linux
- * drops orphans under tcp_mem pressure; the RST tells the peer, a live
- * one can connect again. Healthy connections make progress every round
+ * reset, as Linux drops orphans under tcp_mem pressure; the RST tells
+ * the peer, a live one can connect again. Healthy connections make progress every round
  * trip and are never chosen. */
 #define STK_PRESSURE_STALL_MS 10000u
 

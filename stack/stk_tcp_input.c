@@ -253,6 +253,13 @@ static unsigned to_service(struct stk_ctx *ctx, struct stk_tcp_flow *f, const ui
 	return used;
 }
 
+unsigned stk_tcp_rcv_room(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	unsigned space = f->svc->recv_space(ctx, (struct stk_tcp_sock *)f);
+	uint32_t held = stk_reasm_held_bytes(ctx->tcp, f);
+	return space > held ? space - held : 0;
+}
+
 static void peer_closed_cb(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
 	if (call_ok(f) && f->svc->peer_closed) {
@@ -399,9 +406,7 @@ static void window_update_check(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	if (!f->svc->recv_space || !call_ok(f) || (f->flags & (STK_F_PEER_FIN | STK_F_ACK_NOW)))
 		return;
 	uint32_t offered = stk_tcp_rcv_open(f);
-	uint32_t space = f->svc->recv_space(ctx, (struct stk_tcp_sock *)f);
-	uint32_t held = stk_reasm_held_bytes(t, f);
-	space = space > held ? space - held : 0;
+	uint32_t space = stk_tcp_rcv_room(ctx, f);
 	if (space > t->cfg.rcv_wnd)
 		space = t->cfg.rcv_wnd;
 	if (space > (0xffffu << f->rcv_ws)) /* what the field can say (no scaling: 64 KiB) */

@@ -395,6 +395,9 @@ static inline uint32_t stk_now_us(const struct stk_ctx *ctx)
  * peer_closed() if a FIN was waiting behind them. From input, a timer or
  * a flush, never inside a service callback. */
 void stk_tcp_rcv_drain(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+/* What the service can take of new bytes: its recv_space() less the held
+ * bytes it takes first (f->svc->recv_space must be set). */
+unsigned stk_tcp_rcv_room(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 
 /* Sequence space comparisons (RFC 9293 section 3.4). */
 static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }

@@ -256,9 +256,7 @@ static uint16_t window_field(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	uint32_t space = t->cfg.rcv_wnd;
 	if (f->svc && f->svc->recv_space && (f->flags & STK_F_ACCEPTED) &&
 	    !(f->flags & (STK_F_IN_CB | STK_F_PEER_FIN))) {
-		unsigned s = f->svc->recv_space(ctx, (struct stk_tcp_sock *)f);
-		uint32_t held = stk_reasm_held_bytes(t, f); /* the service takes these first */
-		s = s > held ? s - held : 0;
+		unsigned s = stk_tcp_rcv_room(ctx, f);
 		if (s < space)
 			space = s;
 	}
