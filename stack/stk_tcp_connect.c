@@ -62,15 +62,17 @@ static void neigh_remove(struct stk_tcp *t, uint32_t i)
 	t->n_neigh--;
 }
 
-/* The entry for ip_raw, made (resolving) when there is none: when the
- * table is full, in place of the least recently used entry that
- * configuration did not set. NULL when every entry is configured. */
+/* The entry for ip_raw, marked used now; made (resolving) when there is
+ * none: when the table is full, in place of the least recently used entry
+ * that configuration did not set. NULL when every entry is configured. */
 static struct stk_neigh *neigh_get(struct stk_ctx *ctx, uint32_t ip_raw)
 {
 	struct stk_tcp *t = ctx->tcp;
 	struct stk_neigh *n = neigh_slot(t, ip_raw);
-	if (n->state)
+	if (n->state) {
+		n->used_ms = stk_now_ms(ctx);
 		return n;
+	}
 	if (t->n_neigh >= t->cfg.neighbours) {
 		uint32_t now = stk_now_ms(ctx), victim = UINT32_MAX, age = 0;
 		for (uint32_t i = 0; i <= t->neigh_mask; i++) {
@@ -240,10 +242,8 @@ int stk_tcp_connect(struct stk_ctx *ctx, uint32_t via_ip_raw, uint32_t lip_raw, 
 	uint64_t hv = stk_flow_tuple_hash(t, lip_raw, rip_raw, lport, rport);
 	if (stk_flow_lookup_h(t, hv, lip_raw, rip_raw, lport, rport))
 		return -EEXIST;
-	struct stk_neigh *n = neigh_get(ctx, rip_raw);
-	if (!n)
+	if (!neigh_get(ctx, rip_raw))
 		return -ENOSPC;
-	n->used_ms = stk_now_ms(ctx);
 	struct stk_tcp_flow *f = stk_flow_new_h(ctx, hv, lip_raw, rip_raw, lport, rport);
 	if (!f)
 		return -ENOMEM;
