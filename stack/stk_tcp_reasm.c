@@ -70,9 +70,25 @@ static void put_at(struct stk_tcp *t, struct stk_tcp_flow *f, uint32_t *link, ui
 	h->fin = fin;
 	h->held = held;
 	h->pad = 0;
-	memcpy(chunk_at(t, c) + sizeof(*h), d, len);
+	memcpy(h + 1, d, len); /* the data follows the header in the chunk */
 	*link = c;
 	f->ooo_count++;
+}
+
+/* The first n bytes of an entry gone (delivered, or arrived again). */
+static void trim_front(struct reasm_hdr *h, uint32_t n)
+{
+	h->seq += n;
+	h->off = (uint16_t)(h->off + n);
+	h->len = (uint16_t)(h->len - n);
+}
+
+/* The first held entry, or NULL. */
+static struct reasm_hdr *held_head(const struct stk_tcp *t, const struct stk_tcp_flow *f)
+{
+	if (f->ooo_head == STK_NONE || !hdr(t, f->ooo_head)->held)
+		return NULL;
+	return hdr(t, f->ooo_head);
 }
 
 /* The link after the held prefix. */
@@ -139,10 +155,7 @@ bool stk_reasm_absorb(struct stk_tcp *t, struct stk_tcp_flow *f)
 				return true;
 			continue;
 		}
-		uint32_t skip = f->rcv_nxt - h->seq;
-		h->seq += skip;
-		h->off = (uint16_t)(h->off + skip);
-		h->len = (uint16_t)(h->len - skip);
+		trim_front(h, f->rcv_nxt - h->seq);
 		h->held = 1;
 		f->rcv_nxt = end;
 		if (h->fin) {
@@ -156,10 +169,10 @@ bool stk_reasm_absorb(struct stk_tcp *t, struct stk_tcp_flow *f)
 
 bool stk_reasm_held_peek(const struct stk_tcp *t, const struct stk_tcp_flow *f, const uint8_t **d, unsigned *len)
 {
-	if (f->ooo_head == STK_NONE || !hdr(t, f->ooo_head)->held)
+	const struct reasm_hdr *h = held_head(t, f);
+	if (!h)
 		return false;
-	const struct reasm_hdr *h = hdr(t, f->ooo_head);
-	*d = chunk_at(t, f->ooo_head) + sizeof(*h) + h->off;
+	*d = (const uint8_t *)(h + 1) + h->off;
 	*len = h->len;
 	return true;
 }
@@ -167,21 +180,17 @@ bool stk_reasm_held_peek(const struct stk_tcp *t, const struct stk_tcp_flow *f, 
 void stk_reasm_held_consume(struct stk_tcp *t, struct stk_tcp_flow *f, unsigned n)
 {
 	struct reasm_hdr *h = hdr(t, f->ooo_head);
-	if (n >= h->len) {
+	if (n >= h->len)
 		unlink_at(t, f, &f->ooo_head);
-		return;
-	}
-	h->seq += n;
-	h->off = (uint16_t)(h->off + n);
-	h->len = (uint16_t)(h->len - n);
+	else
+		trim_front(h, n);
 }
 
 uint32_t stk_reasm_held_bytes(const struct stk_tcp *t, const struct stk_tcp_flow *f)
 {
-	if (f->ooo_head == STK_NONE || !hdr(t, f->ooo_head)->held)
-		return 0;
+	const struct reasm_hdr *h = held_head(t, f);
 	/* contiguous up to RCV.NXT, which a FIN after them moved one further */
-	return f->rcv_nxt - hdr(t, f->ooo_head)->seq - !!(f->flags & STK_F_PEER_FIN);
+	return h ? f->rcv_nxt - h->seq - !!(f->flags & STK_F_PEER_FIN) : 0;
 }
 
 void stk_reasm_free_all(struct stk_tcp *t, struct stk_tcp_flow *f)
