@@ -69,7 +69,6 @@ struct fz {
 	uint8_t q[8][1600];
 	/* active opens: where each leg's SYN started (leg k: LEG_PORT + k) */
 	uint32_t leg_iss[4];
-	const uint8_t *src_mac; /* the next frame's source MAC (NULL: the peer's) */
 };
 
 static uint32_t bk_ip(unsigned k)
@@ -303,11 +302,23 @@ static void check_answers(struct fz *z)
 		abort();
 }
 
-static unsigned ip_frame(struct fz *z, uint8_t proto, unsigned l4_len)
+/* Who a frame to the decky's MAC comes from: the peer (to the decky's
+ * address), or a backend (to the peer's address: a steering leg). */
+struct sender {
+	const uint8_t *mac;
+	uint32_t src, dst;
+};
+
+static struct sender from_peer(const struct fz *z)
+{
+	return (struct sender){PEER_MAC, z->peer, z->decky};
+}
+
+static unsigned ip_frame(struct fz *z, const struct sender *w, uint8_t proto, unsigned l4_len)
 {
 	uint8_t *f = z->frame;
 	memcpy(f, DECKY_MAC, 6);
-	memcpy(f + 6, z->src_mac ? z->src_mac : PEER_MAC, 6);
+	memcpy(f + 6, w->mac, 6);
 	stk_put_be16(f + 12, STK_ETHERTYPE_IPV4);
 	uint8_t *ip = f + 14;
 	memset(ip, 0, 20);
@@ -315,8 +326,8 @@ static unsigned ip_frame(struct fz *z, uint8_t proto, unsigned l4_len)
 	stk_put_be16(ip + 2, (uint16_t)(20 + l4_len));
 	ip[8] = 64;
 	ip[9] = proto;
-	memcpy(ip + 12, &z->peer, 4);
-	memcpy(ip + 16, &z->decky, 4);
+	memcpy(ip + 12, &w->src, 4);
+	memcpy(ip + 16, &w->dst, 4);
 	stk_put_be16(ip + 10, stk_csum(ip, 20));
 	return 14 + 20 + l4_len;
 }
@@ -363,12 +374,12 @@ static const uint8_t *payload(void)
 	return pat;
 }
 
-static void segment(struct fz *z, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
-		    uint16_t win, unsigned optlen, unsigned len)
+static void segment_from(struct fz *z, const struct sender *w, uint16_t sport, uint16_t dport, uint8_t flags,
+			 uint32_t seq, uint32_t ack, uint16_t win, unsigned optlen, unsigned len)
 {
 	optlen &= ~3u;
 	unsigned tlen = 20 + optlen + len;
-	unsigned flen = ip_frame(z, STK_IPPROTO_TCP, tlen);
+	unsigned flen = ip_frame(z, w, STK_IPPROTO_TCP, tlen);
 	uint8_t *t = z->frame + 34;
 	stk_put_be16(t, sport);
 	stk_put_be16(t + 2, dport);
@@ -387,9 +398,17 @@ static void segment(struct fz *z, uint16_t sport, uint16_t dport, uint8_t flags,
 			t[20 + i] = take8(z);
 	}
 	memcpy(t + 20 + optlen, payload(), len);
-	uint32_t sum = stk_l4_pseudo(z->peer, z->decky, STK_IPPROTO_TCP, tlen);
+	uint32_t sum = stk_l4_pseudo(w->src, w->dst, STK_IPPROTO_TCP, tlen);
 	stk_put_be16(t + 16, stk_csum_fold(stk_csum_add(sum, t, tlen)));
 	run_frame(z, flen);
+}
+
+/* A segment from the peer to the decky. */
+static void segment(struct fz *z, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+		    uint16_t win, unsigned optlen, unsigned len)
+{
+	struct sender w = from_peer(z);
+	segment_from(z, &w, sport, dport, flags, seq, ack, win, optlen, len);
 }
 
 static void advance_to(struct fz *z, uint64_t now)
@@ -461,14 +480,8 @@ static unsigned quiet_until(const struct fz *z, uint64_t start_ns, unsigned sec)
 static void bk_segment(struct fz *z, unsigned k, unsigned leg, uint8_t flags, uint32_t seq, uint32_t ack,
 		       uint16_t win, unsigned optlen, unsigned len)
 {
-	uint32_t peer = z->peer, decky = z->decky;
-	z->peer = bk_ip(k); /* ip_frame writes peer -> decky: source and destination for this one */
-	z->decky = peer;
-	z->src_mac = BK_MAC[k];
-	segment(z, BK_PORT, (uint16_t)(LEG_PORT + leg), flags, seq, ack, win, optlen, len);
-	z->src_mac = NULL;
-	z->peer = peer;
-	z->decky = decky;
+	struct sender w = {BK_MAC[k], bk_ip(k), z->peer};
+	segment_from(z, &w, BK_PORT, (uint16_t)(LEG_PORT + leg), flags, seq, ack, win, optlen, len);
 }
 
 static void arp_from_backend(struct fz *z, unsigned k, bool request)
@@ -588,7 +601,8 @@ static void step(struct fz *z)
 			break;
 		}
 		unsigned len = b % 64;
-		unsigned flen = ip_frame(z, STK_IPPROTO_UDP, 8 + len);
+		struct sender w = from_peer(z);
+		unsigned flen = ip_frame(z, &w, STK_IPPROTO_UDP, 8 + len);
 		uint8_t *u = z->frame + 34;
 		stk_put_be16(u, 5353);
 		stk_put_be16(u + 2, b & 0x80 ? 7 : take16(z));
