@@ -3,6 +3,7 @@
  * output-pending list, both driven by stk_timers_advance().
  */
 #include "stack/stk_tcp_int.h"
+#include "stack/stk_tcp_clock.h"
 #include "stack/stk_frag.h"
 
 #include <errno.h>

@@ -17,6 +17,7 @@
  * every STK_ARP_RETRY_MS instead of sending the SYN.
  */
 #include "stack/stk_tcp_int.h"
+#include "stack/stk_tcp_clock.h"
 
 #include <errno.h>
 #include <string.h>

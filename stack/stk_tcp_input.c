@@ -8,6 +8,7 @@
  * sends what the connection owes (data, FIN, the ACK), so the answer to a
  * request usually leaves in the segment that acknowledges it.
  */
+#include "stack/stk_tcp_clock.h"
 #include "stack/stk_tcp_seg.h"
 
 #include <string.h>

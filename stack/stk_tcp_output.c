@@ -8,6 +8,7 @@
  * options) follow from what the SYN-ACK negotiated.
  */
 #include "stack/stk_tcp_int.h"
+#include "stack/stk_tcp_clock.h"
 
 #include <arpa/inet.h>
 #include <string.h>

@@ -8,6 +8,7 @@
 #define STK_TCP_SYNPATH_H
 
 #include "stack/stk_tcp_int.h"
+#include "stack/stk_tcp_clock.h"
 
 #include <string.h>
 
