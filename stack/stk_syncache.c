@@ -100,7 +100,7 @@ static void fire(struct stk_ctx *ctx, struct stk_syn_ent *e)
 	}
 	uint32_t tsval = stk_tcp_tsval_tuple(ctx, h, e->lip, e->rip, e->lport, e->rport);
 	struct stk_synack_info si = {e->syn_bits, e->peer_mss, e->peer_ws, tsval,
-				     (e->syn_bits & STK_SYN_TS) ? e->tsval : 0, NULL};
+				     (e->syn_bits & STK_SYN_TS) ? e->tsval : 0, NULL, e->exact};
 	stk_tcp_send_synack(ctx, h, e->rmac, e->rip, e->lport, e->rport, e->iss, e->irs + 1, &si);
 	uint64_t d = (uint64_t)p->rto_init_ms << (e->rxt_shift < 16 ? e->rxt_shift : 16);
 	if (d > p->rto_max_ms)

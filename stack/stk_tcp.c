@@ -219,7 +219,7 @@ static bool rto_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 			return false;
 		}
 		struct stk_synack_info si = {f->syn_bits, f->peer_mss, 0, stk_tcp_tsval(ctx, f),
-					     f->ts_recent, NULL};
+					     f->ts_recent, NULL, f->exact};
 		stk_tcp_send_synack(ctx, h, f->rmac, f->rip, f->lport, f->rport, f->iss, f->rcv_nxt, &si);
 		stk_tcp_arm_rto(ctx, f);
 		return true;

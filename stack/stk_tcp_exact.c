@@ -49,6 +49,33 @@ const struct stk_syn_exact *stk_syn_exact_find(const struct stk_tcp_policy *p, c
 	return NULL;
 }
 
+uint8_t stk_answer_features(const struct stk_answer *a, uint8_t *ws)
+{
+	uint8_t bits = 0;
+	*ws = 0;
+	for (unsigned i = 0; i < STK_ANSWER_MAX_OPTS && a->opts[i].kind != STK_TOPT_END; i++) {
+		switch (a->opts[i].kind) {
+		case STK_TOPT_MSS:
+		case STK_TOPT_MSS_CLAMP:
+			bits |= STK_SYN_MSS;
+			break;
+		case STK_TOPT_WS:
+			bits |= STK_SYN_WS;
+			*ws = (uint8_t)(a->opts[i].value > 14 ? 14 : a->opts[i].value);
+			break;
+		case STK_TOPT_SACKOK:
+			bits |= STK_SYN_SACK;
+			break;
+		case STK_TOPT_TS:
+			bits |= STK_SYN_TS;
+			break;
+		default:
+			break;
+		}
+	}
+	return bits;
+}
+
 static uint32_t gcd_u32(uint32_t a, uint32_t b)
 {
 	while (b) {

@@ -466,7 +466,7 @@ static bool flow_gate(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_
 	    s->seq == f->irs) {
 		/* The peer did not hear our SYN-ACK: same answer again. */
 		struct stk_synack_info si = {f->syn_bits, f->peer_mss, 0, stk_tcp_tsval(ctx, f),
-					     f->ts_recent, NULL};
+					     f->ts_recent, NULL, f->exact};
 		stk_tcp_send_synack(ctx, pc->h, f->rmac, f->rip, f->lport, f->rport, f->iss, f->rcv_nxt, &si);
 		return false;
 	}

@@ -146,6 +146,7 @@ struct stk_tcp_flow {
 	uint8_t delack_pend;     /* in-order data segments not yet acknowledged */
 	uint8_t quick_left;      /* data segments still acknowledged at once */
 	uint8_t ka_sent;         /* keepalive probes unanswered */
+	uint8_t exact;           /* SYN-ACK: 1 + index of the persona's exact answer, 0: the template's */
 	uint32_t delack_at, ka_at;
 	/* the service */
 	const struct stk_service *svc;
@@ -195,6 +196,7 @@ struct stk_syn_ent {
 	uint8_t syn_bits, peer_ws;
 	uint8_t q;               /* which queue; STK_SC_FREE: an empty slot */
 	uint8_t rxt_shift;       /* SYN-ACKs retransmitted */
+	uint8_t exact;           /* as stk_tcp_flow.exact */
 };
 #define STK_TCP_HINTS 256 /* frames of a burst hashed ahead */
 #define STK_SC_FREE 0xff
@@ -645,6 +647,7 @@ struct stk_synack_info {
 	uint8_t peer_ws;         /* valid with STK_SYN_WS */
 	uint32_t ts_val, ts_ecr; /* our TSval, the SYN's TSval */
 	const struct stk_synack_tmpl *tmpl; /* NULL: looked up by the sender */
+	uint8_t exact;           /* stk_tcp_send_synack: 1 + index of the persona's exact answer to send */
 };
 /* What a SYN-ACK built from the policy for these SYN bits negotiates:
  * STK_SYN_WS/SACK/TS set when both sides have them; *ws = our shift. */
@@ -672,7 +675,8 @@ static inline const struct stk_synack_tmpl *stk_synack_tmpl_get(struct stk_ctx *
 		return t->tmpl_last;
 	return stk_synack_tmpl_lookup(ctx, p, syn_bits);
 }
-/* Build and queue a SYN-ACK (from the template). */
+/* Build and queue a SYN-ACK: from the template, or the persona's exact
+ * answer si->exact (a retransmission repeats the first answer). */
 void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t *dst_mac,
 			 uint32_t dst_ip, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t ack,
 			 const struct stk_synack_info *si);
@@ -710,6 +714,9 @@ void stk_tcp_notify_writable(struct stk_ctx *ctx, struct stk_tcp_flow *f);
  * layout (opts/optlen: the SYN's option bytes), or NULL. */
 const struct stk_syn_exact *stk_syn_exact_find(const struct stk_tcp_policy *p, const uint8_t *opts,
 					       unsigned optlen, uint16_t mss, bool ecn);
+/* What an exact SYN-ACK offers: STK_SYN_MSS/WS/SACK/TS for the options it
+ * carries; *ws: its window scale shift (0 without one). */
+uint8_t stk_answer_features(const struct stk_answer *a, uint8_t *ws);
 /* The ISN answering nmap's SEQ probe k (1..6) from rip: a controlled step
  * from the previous probe's ISN (stk_isn_probe), else fallback. */
 uint32_t stk_isn_probe(struct stk_ctx *ctx, struct stk_host *h, uint32_t rip, unsigned k, uint32_t fallback);

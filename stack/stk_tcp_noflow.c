@@ -13,7 +13,8 @@
 static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, struct stk_host *h,
 			       const uint8_t *rmac, const struct stk_listener *l, uint8_t syn_bits,
 			       uint16_t peer_mss, uint8_t peer_ws, uint32_t irs, uint32_t iss,
-			       uint32_t peer_wnd, uint32_t tsval, const struct stk_synack_tmpl *m)
+			       uint32_t peer_wnd, uint32_t tsval, const struct stk_synack_tmpl *m,
+			       const struct stk_syn_exact *x)
 {
 	struct stk_tcp *t = ctx->tcp;
 	const struct stk_tcp_policy *p = stk_host_pol(h);
@@ -23,12 +24,25 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, stru
 	f->svc_arg = l->arg;
 	f->syn_bits = syn_bits;
 	f->peer_mss = peer_mss;
-	if (!m) /* m: the caller's template for these SYN bits, if it has one */
-		m = stk_synack_tmpl_get(ctx, p, syn_bits);
-	uint8_t both = m->inc & syn_bits & (STK_SYN_WS | STK_SYN_SACK | STK_SYN_TS);
+	/* What our SYN-ACK offered: the persona's exact answer (x), else the
+	 * template (m: the caller's for these SYN bits, if it has one). */
+	uint8_t offered, our_ws;
+	uint16_t window;
+	if (x) {
+		offered = stk_answer_features(&x->a, &our_ws);
+		window = x->a.window;
+		f->exact = (uint8_t)(x - p->syn_exact + 1);
+	} else {
+		if (!m)
+			m = stk_synack_tmpl_get(ctx, p, syn_bits);
+		offered = m->inc;
+		our_ws = m->our_ws;
+		window = m->window;
+	}
+	uint8_t both = offered & syn_bits & (STK_SYN_WS | STK_SYN_SACK | STK_SYN_TS);
 	if (both & STK_SYN_WS) {
 		f->snd_ws = peer_ws;
-		f->rcv_ws = m->our_ws;
+		f->rcv_ws = our_ws;
 	}
 	if (both & STK_SYN_SACK)
 		f->flags |= STK_F_SACK;
@@ -40,7 +54,7 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, stru
 	f->mss = stk_tcp_eff_mss(t, peer_mss, f->flags & STK_F_TS);
 	f->irs = irs;
 	f->rcv_nxt = irs + 1;
-	f->rcv_adv = f->rcv_nxt + m->window;
+	f->rcv_adv = f->rcv_nxt + window;
 	f->iss = iss;
 	f->snd_una = iss;
 	f->snd_nxt = f->snd_max = iss + 1;
@@ -54,6 +68,27 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, stru
 	f->rto_ms = p->rto_init_ms;
 	stk_flow_set_state(t, f, STK_TCP_SYN_RCVD);
 	f->idle_at = stk_now_ms(ctx) + t->cfg.idle_timeout_ms;
+}
+
+/* Our ISN for a SYN the persona answers exactly (x) or not (NULL): isn
+ * (the persona's generator), stepped for nmap's SEQ probe k, or what the
+ * answer's S= rule puts in the SYN-ACK (so that a retransmission, and the
+ * connection, go on from the sequence number the peer saw). */
+static uint32_t exact_isn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct seg *s,
+			  const struct stk_syn_exact *x, uint32_t isn)
+{
+	if (!x)
+		return isn;
+	switch (x->a.seq) {
+	case STK_AS_ZERO:
+		return 0;
+	case STK_AS_ACK:
+		return s->ack;
+	case STK_AS_ACK_PLUS:
+		return s->ack + 1;
+	default:
+		return x->seq_probe ? stk_isn_probe(ctx, pc->h, pc->rip, x->seq_probe, isn) : isn;
+	}
 }
 
 /* The answer to a SYN: the persona's exact one (x), else the SYN-ACK. */
@@ -76,16 +111,14 @@ static void syn_to_flow(struct stk_ctx *ctx, const struct pkt_ctx *pc, const str
 			const struct seg *s, const struct stk_tcp_policy *pol, const struct stk_syn_exact *x,
 			struct stk_tcp_flow *f, uint8_t syn_bits, uint16_t peer_mss)
 {
-	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, s->tsval, NULL};
+	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, s->tsval, NULL, 0};
 	si.ts_val = stk_tcp_tsval_pol(ctx, pc->h, pol, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
-	uint32_t isn = stk_tcp_isn_pol(ctx, pc->h, pol, pc->hv);
-	if (x && x->seq_probe)
-		isn = stk_isn_probe(ctx, pc->h, pc->rip, x->seq_probe, isn);
+	uint32_t isn = exact_isn(ctx, pc, s, x, stk_tcp_isn_pol(ctx, pc->h, pol, pc->hv));
 	/* One template look-up for the flow and its SYN-ACK (after
 	 * stk_flow_new_h: an eviction runs service callbacks). */
 	si.tmpl = stk_synack_tmpl_get(ctx, pol, syn_bits);
 	flow_init_from_syn(ctx, f, pc->h, pc->f + STK_ETH_O_SRC, l, syn_bits, peer_mss, s->ws, s->seq, isn, s->wnd,
-			   s->tsval, si.tmpl);
+			   s->tsval, si.tmpl, x);
 	syn_answer(ctx, pc, s, x, isn, &si);
 	stk_tcp_arm_rto(ctx, f);
 }
@@ -174,9 +207,21 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 			ctx->cnt.drop_tcp_exact_silent++;
 			return;
 		}
+		if (x && (x->a.flags & (STK_TH_SYN | STK_TH_ACK | STK_TH_RST)) != (STK_TH_SYN | STK_TH_ACK)) {
+			/* The entry answers this SYN with a RST or a bare ACK: the
+			 * connection ends there, nothing is kept (a half-open
+			 * entry would retransmit a SYN-ACK never sent). */
+			struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack,
+						    stk_tcp_isn_pol(ctx, pc->h, pol, pc->hv),
+						    stk_tcp_tsval_pol(ctx, pc->h, pol, pc->h->ip_raw, pc->rip, pc->lport,
+								      pc->rport),
+						    has_ts(s) ? s->tsval : 0, s->urp};
+			stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
+			return;
+		}
 	}
 	uint16_t peer_mss = s->mss ? s->mss : STK_TCP_DEFAULT_MSS; /* no option, or 0 */
-	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, s->tsval, NULL};
+	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, s->tsval, NULL, 0};
 	struct stk_syn_ent *e = NULL;
 	if (t->half_open + t->sc_count < t->cfg.syn_cookie_threshold) {
 		/* A SYN-cache entry; a full flow only when the cache has no
@@ -200,10 +245,10 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		 * cookie and keep nothing. */
 		isn = syn_cookie(ctx, pc, s, syn_bits, peer_mss);
 	} else {
-		isn = stk_tcp_isn_pol(ctx, pc->h, pol, pc->hv);
-		if (x && x->seq_probe)
-			isn = stk_isn_probe(ctx, pc->h, pc->rip, x->seq_probe, isn);
+		isn = exact_isn(ctx, pc, s, x, stk_tcp_isn_pol(ctx, pc->h, pol, pc->hv));
 		syn_ent_fill(ctx, pc, s, e, syn_bits, peer_mss, isn);
+		if (x)
+			e->exact = (uint8_t)(x - pol->syn_exact + 1);
 	}
 	syn_answer(ctx, pc, s, x, isn, &si);
 }
@@ -229,7 +274,7 @@ static bool cookie_ack(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	/* Rebuild the half-open connection the cookie stands for, then let
 	 * the state machine complete it with this very ACK. */
 	flow_init_from_syn(ctx, f, pc->h, pc->f + STK_ETH_O_SRC, l, bits, mss, ws, s->seq - 1, s->ack - 1, s->wnd,
-			   s->tsval, NULL);
+			   s->tsval, NULL, NULL);
 	if ((f->flags & STK_F_TS) && !has_ts(s))
 		f->flags &= (uint16_t)~STK_F_TS;
 	stk_tcp_flow_input(ctx, pc, f, s);
@@ -344,8 +389,11 @@ struct stk_tcp_flow *stk_tcp_syn_ent_flow(struct stk_ctx *ctx, const struct pkt_
 	struct stk_tcp_flow *f = stk_flow_new_h(ctx, pc->hv, c.lip, c.rip, c.lport, c.rport);
 	if (!f)
 		return NULL;
+	const struct stk_tcp_policy *p = stk_host_pol(pc->h);
+	const struct stk_syn_exact *x = c.exact && p->exact && c.exact <= p->n_syn_exact ? &p->syn_exact[c.exact - 1]
+											 : NULL;
 	flow_init_from_syn(ctx, f, pc->h, c.rmac, l, c.syn_bits, c.peer_mss, c.peer_ws, c.irs, c.iss, c.peer_wnd,
-			   c.tsval, NULL);
+			   c.tsval, NULL, x);
 	f->rxt_shift = c.rxt_shift;
 	f->rto_at = c.rto_at;
 	f->flags |= STK_F_RTO;

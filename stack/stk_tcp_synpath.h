@@ -266,6 +266,7 @@ static inline struct stk_syn_ent *stk_sc_add(struct stk_ctx *ctx, uint64_t hv, u
 	e->rport = rport;
 	e->hash = (uint32_t)hv;
 	e->rxt_shift = 0;
+	e->exact = 0;
 	e->rto_at = rto_at;
 	uint32_t *b = &t->sc_buckets[hv & t->sc_mask];
 	e->hnext = *b;

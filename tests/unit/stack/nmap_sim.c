@@ -63,6 +63,15 @@ static unsigned send_tcp(struct tl *l, uint16_t sport, uint16_t dport, uint32_t 
 	return tl_raw(l, flen);
 }
 
+unsigned nmap_sim_syn(struct tl *l, unsigned k, uint16_t sport, uint16_t dport)
+{
+	if (k < 6)
+		return send_tcp(l, sport, dport, SEQ_BASE + k, STK_TH_SYN, seq_win[k], seq_opts[k], seq_optlen[k], false,
+				0, 0);
+	return send_tcp(l, sport, dport, SEQ_BASE, STK_TH_SYN | STK_TH_ECE | STK_TH_CWR, 3, ecn_opts, sizeof(ecn_opts),
+			false, 8, 63477);
+}
+
 /* An echo request built over the lab's frame (Ethernet and IP reused). */
 static unsigned send_echo(struct tl *l, uint8_t code, uint16_t id, uint16_t seq, unsigned len, bool df, uint8_t tos)
 {
@@ -438,8 +447,7 @@ int nmap_sim_run(struct tl *l, const struct nmap_sim_cfg *cfg, struct fp_subject
 		if (i)
 			tl_advance(l, cfg->seq_gap_ms + ((i & 1) ? cfg->jitter_ms : 0));
 		double sent = now_s(l);
-		unsigned n = send_tcp(l, (uint16_t)(PORT_BASE + i), cfg->open_port, SEQ_BASE + i, STK_TH_SYN,
-				      seq_win[i], seq_opts[i], seq_optlen[i], false, 0, 0);
+		unsigned n = nmap_sim_syn(l, i, (uint16_t)(PORT_BASE + i), cfg->open_port);
 		if (!answer(l, n, &o))
 			continue;
 		if (i == 0)
@@ -491,8 +499,7 @@ int nmap_sim_run(struct tl *l, const struct nmap_sim_cfg *cfg, struct fp_subject
 		rc |= make_u1(out, &o, ucsum);
 	else
 		rc |= fp_subject_set(out, FP_TEST_U1, FP_ATTR_R, "N");
-	n = send_tcp(l, PORT_BASE + 12, cfg->open_port, SEQ_BASE, STK_TH_SYN | STK_TH_ECE | STK_TH_CWR, 3,
-		     ecn_opts, sizeof(ecn_opts), false, 8, 63477);
+	n = nmap_sim_syn(l, 6, PORT_BASE + 12, cfg->open_port);
 	if (answer(l, n, &o))
 		rc |= make_ecn(out, &o);
 	else

@@ -27,4 +27,9 @@ struct nmap_sim_cfg {
  * clock. Returns 0 or -ENOSPC. */
 int nmap_sim_run(struct tl *l, const struct nmap_sim_cfg *cfg, struct fp_subject *out);
 
+/* nmap's SYN probe k (0..5: SEQ probes 1..6, 6: the ECN probe) from
+ * sport to dport, as nmap_sim_run sends it. Returns the answers' count. */
+#define NMAP_SIM_SYN_PROBES 7
+unsigned nmap_sim_syn(struct tl *l, unsigned k, uint16_t sport, uint16_t dport);
+
 #endif

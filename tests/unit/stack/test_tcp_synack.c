@@ -28,7 +28,7 @@ static unsigned send_one(struct tl *l, uint8_t bits, uint16_t peer_mss, uint32_t
 	t->tx = l->tx;
 	t->tx_cap = TL_MAX_TX;
 	t->n_tx = &l->n_tx;
-	struct stk_synack_info si = {bits, peer_mss, 7, tsval, tsecr, NULL};
+	struct stk_synack_info si = {bits, peer_mss, 7, tsval, tsecr, NULL, 0};
 	stk_tcp_send_synack(&l->ctx, l->h, (const uint8_t *)"\x02\x00\x00\x00\x00\x02", ip_raw(TL_PEER_IP),
 			    80, 40000, 0x11223344, 0x55667788, &si);
 	t->tx = NULL;
