@@ -497,8 +497,6 @@ static bool flow_gate(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_
 		stk_tcp_send_ack(ctx, f);
 		return false;
 	}
-	if (has_ts(s) && (f->flags & STK_F_TS) && seq_leq(s->seq, f->rcv_nxt))
-		f->ts_recent = s->tsval;
 	if (fl & STK_TH_RST) {
 		if (s->seq != f->rcv_nxt) {
 			ctx->cnt.drop_tcp_rst_in_window++;
@@ -522,6 +520,17 @@ static bool flow_gate(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_
 	return true;
 }
 
+/* RFC 7323 4.3: TS.Recent from a segment at or before RCV.NXT (PAWS has
+ * passed it) — only once its ACK is accepted, as Linux does: a SYN, a
+ * RST or an unacceptable ACK draws a challenge ACK and is dropped, and
+ * must not move TS.Recent (a forged TSval would then be echoed, and every
+ * genuine segment after it fail PAWS). */
+static void ts_recent_update(struct stk_tcp_flow *f, const struct seg *s)
+{
+	if (has_ts(s) && (f->flags & STK_F_TS) && seq_leq(s->seq, f->rcv_nxt))
+		f->ts_recent = s->tsval;
+}
+
 /* Step five: the ACK, completing the handshake in SYN-RCVD. Returns false
  * when the segment ends here. */
 static bool flow_ack(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_tcp_flow *f,
@@ -535,6 +544,7 @@ static bool flow_ack(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_t
 			challenge_ack(ctx, f);
 			return false;
 		}
+		ts_recent_update(f, s);
 		return ack_input(ctx, f, s);
 	}
 	if (!(seq_lt(f->snd_una, s->ack) && seq_leq(s->ack, f->snd_max))) {
@@ -542,6 +552,7 @@ static bool flow_ack(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_t
 				 stk_host_tcp_policy(pc->h)->df_flow, STK_IPID_TCP);
 		return false;
 	}
+	ts_recent_update(f, s);
 	f->snd_una = s->ack;
 	f->snd_wnd = (uint32_t)s->wnd << f->snd_ws;
 	f->max_snd_wnd = f->snd_wnd;

@@ -355,6 +355,60 @@ static void test_paws(void)
 	tl_free(&l);
 }
 
+static uint32_t synack_tsecr(const struct tl_out *o);
+
+/* Segments RFC 5961 answers with a challenge ACK and drops (an in-window
+ * SYN, a RST off RCV.NXT, an ACK of data never sent) leave TS.Recent
+ * alone: the challenge echoes the last genuine TSval, and the next genuine
+ * segment passes PAWS (a forged TSval taken in would fail every one). */
+static void test_ts_recent_challenged(void)
+{
+	static const struct {
+		uint8_t flags;
+		uint32_t seq_off, ack_off; /* from RCV.NXT, from SND.NXT */
+		unsigned len;
+	} cases[] = {
+		{S, 0, 0, 0},      /* SYN at RCV.NXT */
+		{R | A, 0, 0, 4},  /* RST with data, starting before RCV.NXT */
+		{A, 0, 100, 0},    /* ACK past SND.NXT */
+	};
+	for (unsigned c = 0; c < 3; c++) {
+		struct tl l;
+		uint32_t iss;
+		uint16_t sp = (uint16_t)(3300 + c);
+		tl_init(&l, NULL, NULL);
+		CHECK(tl_connect(&l, sp, 80, PEER_ISN, &iss)); /* SYN TSval 1000 */
+		uint8_t ts[12] = {1, 1, 8, 10, 0, 0, 0x07, 0xd0, 0, 0, 0, 0}; /* TSval 2000 */
+		struct tl_seg d = {.sport = sp, .flags = A | P, .seq = PEER_ISN + 1, .ack = iss + 1, .win = 502,
+				   .opts = ts, .optlen = 12, .data = "abcd", .len = 4};
+		CHECK_EQ(tl_send(&l, &d), 1);
+		CHECK_EQ(l.rec.n_data, 4);
+		uint32_t rcv_nxt = PEER_ISN + 5;
+		/* the forged segment: TSval 0x70000000 */
+		uint8_t bad_ts[12] = {1, 1, 8, 10, 0x70, 0, 0, 0, 0, 0, 0, 0};
+		struct tl_seg b = {.sport = sp, .flags = cases[c].flags, .seq = rcv_nxt + cases[c].seq_off,
+				   .ack = iss + 1 + cases[c].ack_off, .win = 502, .opts = bad_ts, .optlen = 12,
+				   .data = "wxyz", .len = cases[c].len};
+		if (cases[c].flags & R)
+			b.seq = rcv_nxt - 2; /* in the window's reach, not RCV.NXT: a challenge */
+		CHECK_EQ(tl_send(&l, &b), 1);
+		struct tl_out o;
+		if (tl_parse(&l, 0, &o)) {
+			CHECK_EQ(o.flags, A);
+			CHECK_EQ(synack_tsecr(&o), 2000);
+		}
+		CHECK_EQ(l.ctx.cnt.tcp_challenge_acks, 1);
+		/* the next genuine segment (TSval 2001) is taken */
+		ts[7] = 0xd1;
+		d.seq = rcv_nxt;
+		d.data = "efgh";
+		CHECK_EQ(tl_send(&l, &d), 1);
+		CHECK_EQ(l.rec.n_data, 8);
+		CHECK_EQ(l.ctx.cnt.drop_tcp_paws, 0);
+		tl_free(&l);
+	}
+}
+
 static void test_retransmission(void)
 {
 	struct tl l;
@@ -897,8 +951,6 @@ static void test_tiny_mss(void)
 	tl_free(&l);
 }
 
-static uint32_t synack_tsecr(const struct tl_out *o);
-
 /* The SYN cache (stk_syncache.c): a SYN leaves an entry, not a flow; the
  * entry retransmits the SYN-ACK on the persona's schedule by itself, turns
  * into a flow with what the SYN said when the handshake's ACK comes (also
@@ -1324,6 +1376,7 @@ int main(void)
 	test_syn_rcvd();
 	test_reassembly();
 	test_paws();
+	test_ts_recent_challenged();
 	test_retransmission();
 	test_zero_window();
 	test_rcv_held();
