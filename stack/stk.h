@@ -142,6 +142,7 @@ struct stk_frag;
 	X(drop_tcp_rcv_unread, "bytes the service did not consume and could not be held (not ACKed)") \
 	X(tcp_rcv_held, "in-window bytes held for a service without room (ACKed, delivered later)") \
 	X(drop_tcp_challenge_ratelimit, "challenge ACK suppressed (RFC 5961 limit)") \
+	X(drop_tcp_oow_ratelimit, "ACK to an invalid segment suppressed (500 ms per connection)") \
 	X(udp_rx, "UDP datagrams to a decky")                                  \
 	X(udp_delivered, "datagrams delivered to a service")                   \
 	X(udp_replies, "datagrams sent by services")                           \

@@ -20,7 +20,7 @@ void stk_tcp_cfg_default(struct stk_tcp_cfg *cfg)
 	cfg->sndbuf_per_flow = 64u << 10;
 	cfg->rcv_wnd = 256u << 10;
 	cfg->idle_timeout_ms = 300000;
-	cfg->challenge_ack_per_s = 1000;   /* Linux's tcp_challenge_ack_limit */
+	cfg->challenge_ack_per_s = 0;      /* none: a shared limit is a side channel (CVE-2016-5696) */
 	cfg->mtu = 1500;
 	cfg->listeners = 1024;
 	cfg->neighbours = 1024;

@@ -50,7 +50,9 @@ struct stk_tcp_cfg {
 	uint32_t sndbuf_per_flow;      /* per connection: stk_tcp_send() takes less above */
 	uint32_t rcv_wnd;              /* most a connection offers to receive (bytes) */
 	uint32_t idle_timeout_ms;      /* a connection with no progress is reset after */
-	uint16_t challenge_ack_per_s;  /* RFC 5961 section 7 limit, all connections */
+	uint16_t challenge_ack_per_s;  /* RFC 5961 section 7 limit, all connections;
+					* 0: none (Linux 6: each connection's own
+					* 500 ms limit only, see stk_tcp_input.c) */
 	uint16_t mtu;                  /* link MTU (segment size = mtu - 40 - options) */
 	uint32_t listeners;            /* initial listen-table size (grows) */
 	uint32_t neighbours;           /* backends whose MAC is known at once (steering) */

@@ -24,11 +24,40 @@ static void progress(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	stk_flow_timer_update(ctx->tcp, f);
 }
 
+/* Answers to invalid segments, per connection as Linux limits them
+ * (tcp_invalid_ratelimit, 500 ms): at most one challenge ACK, or one
+ * duplicate ACK for an unacceptable SYN or dataless segment, per half
+ * second. It stops ACK loops and floods of answers, and unlike RFC 5961's
+ * host-wide limit it shares nothing between connections: a shared counter
+ * tells an off-path attacker whose spoofed RSTs hit another connection's
+ * window (CVE-2016-5696). The tick is 16 bits: a gap of a multiple of 65.5 s
+ * (+ < 500 ms) reads as recent, and costs one answer. */
+#define OOW_GAP_MS 500
+
+static bool oow_answer_ok(struct stk_ctx *ctx, struct stk_tcp_flow *f)
+{
+	uint16_t now = (uint16_t)stk_now_ms(ctx);
+	if (f->oow_at && (uint16_t)(now - f->oow_at) < OOW_GAP_MS) {
+		ctx->cnt.drop_tcp_oow_ratelimit++;
+		return false;
+	}
+	f->oow_at = now ? now : 1;
+	return true;
+}
+
+/* Segments that may be part of an ACK loop: no data, no FIN (or a SYN). */
+static bool oow_limited(const struct seg *s)
+{
+	return (s->flags & STK_TH_SYN) || (!s->len && !(s->flags & STK_TH_FIN));
+}
+
 static void challenge_ack(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
 	struct stk_tcp *t = ctx->tcp;
-	if (!stk_bucket_take(&t->challenge, ctx->now_ns, t->cfg.challenge_ack_per_s,
-			     t->cfg.challenge_ack_per_s)) {
+	if (!oow_answer_ok(ctx, f))
+		return;
+	if (t->cfg.challenge_ack_per_s && !stk_bucket_take(&t->challenge, ctx->now_ns, t->cfg.challenge_ack_per_s,
+							     t->cfg.challenge_ack_per_s)) {
 		ctx->cnt.drop_tcp_challenge_ratelimit++;
 		return;
 	}
@@ -473,7 +502,8 @@ static bool flow_gate(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_
 	/* RFC 7323 5.3: PAWS before the sequence check. */
 	if ((f->flags & STK_F_TS) && has_ts(s) && !(fl & STK_TH_RST) && seq_lt(s->tsval, f->ts_recent)) {
 		ctx->cnt.drop_tcp_paws++;
-		stk_tcp_send_ack(ctx, f);
+		if (!oow_limited(s) || oow_answer_ok(ctx, f))
+			stk_tcp_send_ack(ctx, f);
 		return false;
 	}
 	if (!seq_acceptable(f, s)) {
@@ -481,20 +511,27 @@ static bool flow_gate(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_
 			ctx->cnt.drop_tcp_out_of_window++; /* RFC 5961 3.2: silently */
 			return false;
 		}
+		if (fl & STK_TH_SYN) { /* RFC 5961 4.2: a challenge ACK too */
+			ctx->cnt.drop_tcp_syn_in_window++;
+			challenge_ack(ctx, f);
+			return false;
+		}
 		if ((fl & STK_TH_FIN) && s->seq + s->len + 1 == f->rcv_nxt && (f->flags & STK_F_PEER_FIN)) {
 			fin_input(ctx, f); /* a retransmitted FIN: ACK it again */
-		} else {
-			ctx->cnt.drop_tcp_out_of_window++;
-			if (closed_window_ack(f, s)) {
-				ctx->cnt.tcp_closed_window_acks++;
-				if (!ack_input(ctx, f, s))
-					return false; /* it acknowledged our FIN: closed */
-				f->flags |= STK_F_ACK_NOW;
-				stk_tcp_output(ctx, f); /* the ACK, with the window it opened */
-				return false;
-			}
+			stk_tcp_send_ack(ctx, f);
+			return false;
 		}
-		stk_tcp_send_ack(ctx, f);
+		ctx->cnt.drop_tcp_out_of_window++;
+		if (closed_window_ack(f, s)) {
+			ctx->cnt.tcp_closed_window_acks++;
+			if (!ack_input(ctx, f, s))
+				return false; /* it acknowledged our FIN: closed */
+			f->flags |= STK_F_ACK_NOW;
+			stk_tcp_output(ctx, f); /* the ACK, with the window it opened */
+			return false;
+		}
+		if (!oow_limited(s) || oow_answer_ok(ctx, f))
+			stk_tcp_send_ack(ctx, f);
 		return false;
 	}
 	if (fl & STK_TH_RST) {

@@ -140,13 +140,14 @@ struct stk_tcp_flow {
 	uint16_t gen;            /* bumped on each reuse of the slot */
 	/* out-of-order segments waiting for a hole to fill (stk_tcp_reasm.c) */
 	uint32_t ooo_head, ooo_last;
-	uint16_t ooo_count;
+	uint8_t ooo_count;       /* at most STK_REASM_MAX */
 	/* delayed ACK and keepalive (stk_tcp.c) */
 	uint8_t xflags;          /* STK_X_* */
 	uint8_t delack_pend;     /* in-order data segments not yet acknowledged */
 	uint8_t quick_left;      /* data segments still acknowledged at once */
 	uint8_t ka_sent;         /* keepalive probes unanswered */
 	uint8_t exact;           /* SYN-ACK: 1 + index of the persona's exact answer, 0: the template's */
+	uint16_t oow_at;         /* ms tick (low 16 bits, never 0) of the last answer to an invalid segment */
 	uint32_t delack_at, ka_at;
 	/* the service */
 	const struct stk_service *svc;

@@ -73,9 +73,19 @@ static const struct scenario scenarios[] = {
 	 {{PEER, R, 100, 0, 0, 1, A, 0, STK_TCP_ESTABLISHED}}},
 	{"RST outside the window: dropped silently",
 	 {{PEER, R, 10000000, 0, 0, 0, 0, NOCHK, STK_TCP_ESTABLISHED}}},
-	{"SYN on an established connection: challenge ACK (RFC 5961 4)",
+	{"SYN on an established connection: challenge ACK (RFC 5961 4), one per 500 ms",
 	 {{PEER, S, 0, 0, 0, 1, A, 0, STK_TCP_ESTABLISHED},
+	  {PEER, S, -5000, 0, 0, 0, 0, NOCHK, STK_TCP_ESTABLISHED},
+	  {WAIT, 0, 0, 0, 499, 0, 0, NOCHK, STK_TCP_ESTABLISHED},
+	  {PEER, S, -5000, 0, 0, 0, 0, NOCHK, STK_TCP_ESTABLISHED},
+	  {WAIT, 0, 0, 0, 1, 0, 0, NOCHK, STK_TCP_ESTABLISHED},
 	  {PEER, S, -5000, 0, 0, 1, A, 0, STK_TCP_ESTABLISHED}}},
+	{"invalid segments: the 500 ms limit is per connection, data is always ACKed",
+	 {{PEER, A, 10000000, 0, 0, 1, A, 0, STK_TCP_ESTABLISHED},
+	  {PEER, A, 10000000, 0, 0, 0, 0, NOCHK, STK_TCP_ESTABLISHED},
+	  {PEER, R, 100, 0, 0, 0, 0, NOCHK, STK_TCP_ESTABLISHED},
+	  {PEER, A | P, 10000000, 0, 10, 1, A, 0, STK_TCP_ESTABLISHED},
+	  {PEER, A | P, 0, 0, 10, 1, A, 10, STK_TCP_ESTABLISHED}}},
 	{"ACK for data never sent: challenge ACK (RFC 5961 5.2)",
 	 {{PEER, A, 0, 5000, 0, 1, A, 0, STK_TCP_ESTABLISHED}}},
 	{"data in order is ACKed, then data with FIN",
@@ -405,6 +415,42 @@ static void test_ts_recent_challenged(void)
 		CHECK_EQ(tl_send(&l, &d), 1);
 		CHECK_EQ(l.rec.n_data, 8);
 		CHECK_EQ(l.ctx.cnt.drop_tcp_paws, 0);
+		tl_free(&l);
+	}
+}
+
+/* Challenge ACKs are limited per connection (500 ms), not by one counter
+ * shared by all (CVE-2016-5696: a shared limit exhausted by spoofed RSTs on
+ * one connection tells an off-path attacker they hit another's window). The
+ * RFC 5961 host-wide limit stays available as a setting. */
+static void test_challenge_per_connection(void)
+{
+	for (unsigned global = 0; global < 2; global++) {
+		struct stk_tcp_cfg c;
+		stk_tcp_cfg_default(&c);
+		c.secret_seed = 7;
+		c.max_flows = 64;
+		if (global)
+			c.challenge_ack_per_s = 2;
+		struct tl l;
+		uint32_t iss_a, iss_b, iss_c;
+		tl_init(&l, NULL, &c);
+		CHECK(tl_connect(&l, 3400, 80, PEER_ISN, &iss_a));
+		CHECK(tl_connect(&l, 3401, 80, PEER_ISN, &iss_b));
+		CHECK(tl_connect(&l, 3402, 80, PEER_ISN, &iss_c));
+		struct tl_seg rst = {.sport = 3400, .flags = R, .seq = PEER_ISN + 1 + 100};
+		unsigned answers = 0;
+		for (unsigned i = 0; i < 1000; i++)
+			answers += tl_send(&l, &rst);
+		CHECK_EQ(answers, 1);
+		CHECK_EQ(l.ctx.cnt.drop_tcp_oow_ratelimit, 999);
+		rst.sport = 3401;
+		CHECK_EQ(tl_send(&l, &rst), 1); /* B's own first: answered */
+		rst.sport = 3402;
+		/* C: answered without a host-wide limit; with one of 2 per second
+		 * (A's and B's spent it), suppressed */
+		CHECK_EQ(tl_send(&l, &rst), global ? 0u : 1u);
+		CHECK_EQ(l.ctx.cnt.drop_tcp_challenge_ratelimit, global);
 		tl_free(&l);
 	}
 }
@@ -1377,6 +1423,7 @@ int main(void)
 	test_reassembly();
 	test_paws();
 	test_ts_recent_challenged();
+	test_challenge_per_connection();
 	test_retransmission();
 	test_zero_window();
 	test_rcv_held();
