@@ -480,15 +480,52 @@ static bool closed_window_ack(const struct stk_tcp_flow *f, const struct seg *s)
 	       f->state != STK_TCP_SYN_RCVD && seq_gt(s->ack, f->snd_una) && seq_leq(s->ack, f->snd_max);
 }
 
+/* A SYN in TIME-WAIT opens a new incarnation of the connection (RFC 9293
+ * 3.6.1 note) when its sequence number is above RCV.NXT; as Linux decides
+ * (policy tw_reuse_linux), also when, both sides using timestamps, its
+ * TSval is newer than TS.Recent (RFC 6191), and never when PAWS refuses
+ * it. Anything else is an old duplicate, ACKed as out of the window. */
+static bool time_wait_reopens(const struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct stk_tcp_flow *f,
+			      const struct seg *s)
+{
+	if (!stk_host_pol(pc->h)->tw_reuse_linux)
+		return seq_gt(s->seq, f->rcv_nxt);
+	bool ts = (f->flags & STK_F_TS) && has_ts(s);
+	if (ts && seq_lt(s->tsval, f->ts_recent))
+		return false;
+	return seq_gt(s->seq, f->rcv_nxt) || (ts && seq_gt(s->tsval, f->ts_recent));
+}
+
+static void tw_reopen(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_tcp_flow *f, const struct seg *s)
+{
+	struct stk_tcp *t = ctx->tcp;
+	const struct stk_tcp_policy *p = stk_host_pol(pc->h);
+	if (!p->tw_reuse_linux) {
+		stk_flow_free(ctx, f, STK_CLOSE_NORMAL);
+		stk_tcp_noflow_input(ctx, pc, s);
+		return;
+	}
+	/* Linux: the old connection's SND.NXT + 65535 + 2 (never 0), through
+	 * the general SYN path (the memo's ISN is the generator's). */
+	uint32_t isn = f->snd_max + 65537;
+	stk_flow_free(ctx, f, STK_CLOSE_NORMAL);
+	bool memo_off = t->syn_memo_off;
+	t->syn_memo_off = true;
+	t->syn_memo.h = NULL;
+	t->isn_next = isn ? isn : 1;
+	t->isn_next_on = true;
+	stk_tcp_noflow_input(ctx, pc, s);
+	t->isn_next_on = false;
+	t->syn_memo_off = memo_off;
+}
+
 static bool flow_gate(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_tcp_flow *f,
 		      const struct seg *s)
 {
 	uint8_t fl = s->flags;
 	if (f->state == STK_TCP_TIME_WAIT && (fl & STK_TH_SYN) && !(fl & (STK_TH_ACK | STK_TH_RST)) &&
-	    seq_gt(s->seq, f->rcv_nxt)) {
-		/* A new incarnation of the connection (RFC 9293 3.6.1 note). */
-		stk_flow_free(ctx, f, STK_CLOSE_NORMAL);
-		stk_tcp_noflow_input(ctx, pc, s);
+	    time_wait_reopens(ctx, pc, f, s)) {
+		tw_reopen(ctx, pc, f, s);
 		return false;
 	}
 	if (f->state == STK_TCP_SYN_RCVD && (fl & STK_TH_SYN) && !(fl & (STK_TH_ACK | STK_TH_RST)) &&

@@ -284,6 +284,8 @@ struct stk_tcp {
 		uint32_t rto_init, rto_at;  /* first retransmission: delay, deadline */
 	} syn_memo;
 	bool syn_memo_off;         /* tests: every SYN by the general path */
+	bool isn_next_on;          /* the next SYN's ISN is isn_next (TIME-WAIT reuse) */
+	uint32_t isn_next;
 	/* the last template handed out and what it was for (a flood repeats
 	 * one policy and one kind of SYN); cleared whenever a slot is rebuilt */
 	const struct stk_synack_tmpl *tmpl_last;

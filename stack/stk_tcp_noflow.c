@@ -70,6 +70,14 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, stru
 	f->idle_at = stk_now_ms(ctx) + t->cfg.idle_timeout_ms;
 }
 
+/* The persona's ISN for a new connection, or the one TIME-WAIT reuse
+ * chose (stk_tcp_input.c tw_reopen). */
+static uint32_t syn_isn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct stk_tcp_policy *pol)
+{
+	struct stk_tcp *t = ctx->tcp;
+	return t->isn_next_on ? t->isn_next : stk_tcp_isn_pol(ctx, pc->h, pol, pc->hv);
+}
+
 /* Our ISN for a SYN the persona answers exactly (x) or not (NULL): isn
  * (the persona's generator), stepped for nmap's SEQ probe k, or what the
  * answer's S= rule puts in the SYN-ACK (so that a retransmission, and the
@@ -113,7 +121,7 @@ static void syn_to_flow(struct stk_ctx *ctx, const struct pkt_ctx *pc, const str
 {
 	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, s->tsval, NULL, 0};
 	si.ts_val = stk_tcp_tsval_pol(ctx, pc->h, pol, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
-	uint32_t isn = exact_isn(ctx, pc, s, x, stk_tcp_isn_pol(ctx, pc->h, pol, pc->hv));
+	uint32_t isn = exact_isn(ctx, pc, s, x, syn_isn(ctx, pc, pol));
 	/* One template look-up for the flow and its SYN-ACK (after
 	 * stk_flow_new_h: an eviction runs service callbacks). */
 	si.tmpl = stk_synack_tmpl_get(ctx, pol, syn_bits);
@@ -245,7 +253,7 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		 * cookie and keep nothing. */
 		isn = syn_cookie(ctx, pc, s, syn_bits, peer_mss);
 	} else {
-		isn = exact_isn(ctx, pc, s, x, stk_tcp_isn_pol(ctx, pc->h, pol, pc->hv));
+		isn = exact_isn(ctx, pc, s, x, syn_isn(ctx, pc, pol));
 		syn_ent_fill(ctx, pc, s, e, syn_bits, peer_mss, isn);
 		if (x)
 			e->exact = (uint8_t)(x - pol->syn_exact + 1);

@@ -277,6 +277,11 @@ struct stk_tcp_policy {
 	uint32_t rto_min_ms, rto_init_ms, rto_max_ms;
 	uint8_t synack_retries, data_retries;
 	uint32_t time_wait_ms, fin_wait2_ms;
+	/* A SYN in TIME-WAIT reopens the connection as Linux decides
+	 * (tcp_timewait_state_process: RFC 6191 with timestamps, PAWS first)
+	 * and gets the ISN SND.NXT + 65537 of the old one; false: when its
+	 * sequence number is above RCV.NXT, with the generator's ISN (BSD). */
+	bool tw_reuse_linux;
 	uint32_t init_cwnd_segs;
 	/* Delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2): in-order data is
 	 * acknowledged after at most delack_ms, or at once when delack_segs

@@ -455,6 +455,70 @@ static void test_challenge_per_connection(void)
 	}
 }
 
+/* A SYN in TIME-WAIT. Linux (RFC 6191 with timestamps): it reopens when
+ * its TSval is newer (whatever its sequence number) or, PAWS passing, its
+ * sequence number is above RCV.NXT; PAWS refusing it, or neither, it is an
+ * old duplicate: ACKed, TIME-WAIT stays; the new ISN is the old SND.NXT +
+ * 65537 (a tell if it were the generator's). BSD: by sequence number
+ * alone, the generator's ISN. */
+static void test_time_wait_reuse(void)
+{
+	static const struct {
+		int32_t dseq;      /* from the old RCV.NXT */
+		int tsval;         /* -1: no timestamp option */
+		bool reopens[2];   /* linux, bsd */
+	} cases[] = {
+		{-1000, 9000, {true, false}},  /* below RCV.NXT, newer TSval */
+		{100000, 100, {false, true}},  /* above RCV.NXT, PAWS refuses */
+		{100000, 9000, {true, true}},  /* above, newer */
+		{100000, -1, {true, true}},    /* above, no timestamps */
+		{-1000, -1, {false, false}},   /* below, no timestamps: old duplicate */
+		{-1000, 5000, {false, false}}, /* below, the same TSval: not newer */
+	};
+	for (unsigned fam = 0; fam < 2; fam++) {
+		const struct stk_tcp_policy *pol = stk_tcp_policy_family(fam ? FP_FAMILY_BSD : FP_FAMILY_LINUX);
+		for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			struct tl l;
+			uint32_t iss;
+			uint16_t sp = (uint16_t)(3500 + c);
+			tl_init(&l, pol, NULL);
+			CHECK(tl_connect(&l, sp, 80, PEER_ISN, &iss));
+			stk_tcp_close(&l.ctx, l.rec.sock);
+			tl_advance(&l, 0); /* our FIN: SND.NXT = iss + 2 */
+			uint8_t ts[12] = {1, 1, 8, 10, 0, 0, 0x13, 0x88, 0, 0, 0, 0}; /* TSval 5000 */
+			struct tl_seg fin = {.sport = sp, .flags = F | A, .seq = PEER_ISN + 1, .ack = iss + 2, .win = 502,
+					     .opts = ts, .optlen = 12};
+			tl_send(&l, &fin);
+			CHECK_EQ(tl_state(&l, sp, 80), STK_TCP_TIME_WAIT);
+			uint32_t rcv_nxt = PEER_ISN + 2;
+			struct tl_seg syn = {.sport = sp, .flags = S, .seq = rcv_nxt + (uint32_t)cases[c].dseq, .win = 64240};
+			if (cases[c].tsval >= 0) {
+				stk_put_be32(ts + 4, (uint32_t)cases[c].tsval);
+				syn.opts = ts;
+				syn.optlen = 12;
+			}
+			unsigned before = tap_fail;
+			unsigned n = tl_send(&l, &syn);
+			struct tl_out o = {0};
+			bool got = n == 1 && tl_parse(&l, 0, &o);
+			if (cases[c].reopens[fam]) {
+				CHECK(got && o.flags == (S | A));
+				CHECK_EQ(tl_state(&l, sp, 80), STK_TCP_SYN_RCVD);
+				if (!fam)
+					CHECK_EQ(o.seq, iss + 2 + 65537);
+				else
+					CHECK(o.seq != iss + 2 + 65537);
+			} else {
+				CHECK(got && o.flags == A);
+				CHECK_EQ(tl_state(&l, sp, 80), STK_TCP_TIME_WAIT);
+			}
+			if (tap_fail != before)
+				fprintf(stderr, "  TIME-WAIT case %u (%s)\n", c, pol->name);
+			tl_free(&l);
+		}
+	}
+}
+
 static void test_retransmission(void)
 {
 	struct tl l;
@@ -1424,6 +1488,7 @@ int main(void)
 	test_paws();
 	test_ts_recent_challenged();
 	test_challenge_per_connection();
+	test_time_wait_reuse();
 	test_retransmission();
 	test_zero_window();
 	test_rcv_held();
