@@ -240,7 +240,13 @@ static bool rto_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	if (f->snd_una == f->snd_max)
 		return true; /* nothing outstanding any more */
 	ctx->cnt.tcp_rto_timeouts++;
-	if (++f->rxt_shift > p->data_retries) {
+	if (f->rxt_shift < UINT8_MAX)
+		f->rxt_shift++;
+	/* A window the peer shrank to zero over data in flight does not time
+	 * the connection out (RFC 9293 3.8.6: robust against shrinking; Linux
+	 * "receiver dastardly shrinks window"): the idle timeout still ends a
+	 * peer that never opens it. */
+	if (f->rxt_shift > p->data_retries && f->snd_wnd) {
 		ctx->cnt.tcp_conn_timeout++;
 		stk_flow_free(ctx, f, STK_CLOSE_TIMEOUT);
 		return false;
@@ -256,6 +262,14 @@ static bool rto_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 	f->dupacks = 0;
 	f->flags &= (uint16_t)~(STK_F_TIMING | STK_F_RECOVERY);
 	stk_tcp_output(ctx, f);
+	if (f->snd_nxt == f->snd_una && !f->snd_wnd) {
+		/* Nothing fit in a zero window: the first segment goes anyway,
+		 * as Linux's retransmission timer sends it (a probe the peer
+		 * must answer with its window; MUST-35). snd_nxt stays: its
+		 * ACK is within SND.MAX. */
+		stk_tcp_retransmit_first(ctx, f);
+		ctx->cnt.tcp_window_probes++;
+	}
 	if (!(f->flags & STK_F_RTO))
 		stk_tcp_arm_rto(ctx, f);
 	return true;

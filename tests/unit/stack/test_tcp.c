@@ -519,6 +519,56 @@ static void test_time_wait_reuse(void)
 	}
 }
 
+/* The peer ACKs part of the data and shrinks its window to zero over the
+ * rest (RFC 9293 3.8.6: a sender MUST be robust against it and probe,
+ * SHOULD NOT time out): every RTO the first unacknowledged segment goes
+ * anyway, as Linux's retransmission timer sends it, and the connection
+ * outlives data_retries; when the window opens the data flows. */
+static void test_shrunk_zero_window(void)
+{
+	struct tl l;
+	uint32_t iss;
+	struct stk_tcp_cfg c;
+	stk_tcp_cfg_default(&c);
+	c.max_flows = 64;
+	c.secret_seed = 42;
+	c.idle_timeout_ms = 3600000;
+	tl_init(&l, NULL, &c);
+	CHECK(tl_connect(&l, 4100, 80, PEER_ISN, &iss));
+	static uint8_t b[3000];
+	memset(b, 'x', sizeof(b));
+	CHECK_EQ(stk_tcp_send(&l.ctx, l.rec.sock, b, 3000), 3000);
+	CHECK_EQ(tl_advance(&l, 0), 3);
+	struct tl_seg zw = {.sport = 4100, .flags = A, .seq = PEER_ISN + 1, .ack = iss + 1 + 1448, .win = 0};
+	CHECK_EQ(tl_send(&l, &zw), 0);
+	/* 40 minutes of RTOs (past 15 retries), each answered with the
+	 * same zero window */
+	unsigned probes = 0, bad = 0;
+	for (int i = 0; i < 2400 && tl_flow(&l, 4100, 80); i++) {
+		unsigned n = tl_advance(&l, 1000);
+		for (unsigned k = 0; k < n; k++) {
+			struct tl_out o;
+			if (tl_parse(&l, k, &o) && o.seq == iss + 1 + 1448 && o.len == 1448)
+				probes++;
+			else
+				bad++;
+		}
+		if (n)
+			tl_send(&l, &zw);
+	}
+	CHECK(probes >= 16);
+	CHECK_EQ(bad, 0);
+	CHECK(tl_flow(&l, 4100, 80) != NULL);
+	/* the window opens: the data flows again (one segment: the
+	 * timeouts left cwnd at one), then the rest once it is ACKed */
+	zw.win = 502;
+	struct tl_out o;
+	CHECK(tl_send(&l, &zw) >= 1 && tl_parse(&l, 0, &o) && o.seq == iss + 1 + 1448 && o.len == 1448);
+	zw.ack = iss + 1 + 2896;
+	CHECK(tl_send(&l, &zw) >= 1 && tl_parse(&l, 0, &o) && o.seq == iss + 1 + 2896 && o.len == 104);
+	tl_free(&l);
+}
+
 static void test_retransmission(void)
 {
 	struct tl l;
@@ -1489,6 +1539,7 @@ int main(void)
 	test_ts_recent_challenged();
 	test_challenge_per_connection();
 	test_time_wait_reuse();
+	test_shrunk_zero_window();
 	test_retransmission();
 	test_zero_window();
 	test_rcv_held();
