@@ -225,7 +225,7 @@ static bool rto_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 		return true;
 	}
 	if (f->flags & STK_F_PERSIST) {
-		if (!f->snd_wnd && f->sq_len) {
+		if (!f->snd_wnd && (f->sq_len || stk_tcp_fin_waiting(f))) {
 			stk_tcp_window_probe(ctx, f);
 			if (f->rxt_shift < 16)
 				f->rxt_shift++;

@@ -695,8 +695,14 @@ void stk_tcp_output(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 /* Retransmit the first unacknowledged segment (fast retransmit, NewReno
  * partial ACKs) without moving snd_nxt. */
 void stk_tcp_retransmit_first(struct stk_ctx *ctx, struct stk_tcp_flow *f);
-/* A zero-window probe (one byte past the window). */
+/* A zero-window probe: an ACK at SND.UNA - 1 (zw_linux), else one byte
+ * past the window. */
 void stk_tcp_window_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f);
+/* The service closed and the FIN has not left yet. */
+static inline bool stk_tcp_fin_waiting(const struct stk_tcp_flow *f)
+{
+	return (f->flags & (STK_F_CLOSE_REQ | STK_F_FIN_SENT)) == STK_F_CLOSE_REQ;
+}
 /* One pure ACK now (challenge ACKs, duplicate ACKs). */
 void stk_tcp_send_ack(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 void stk_tcp_flush_pending(struct stk_ctx *ctx);

@@ -390,10 +390,12 @@ void stk_tcp_output(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 		uint32_t len = avail < usable ? avail : usable;
 		if (len > f->mss)
 			len = f->mss;
-		/* FIN after the last byte, window or not (as BSD does): it owes
-		 * the peer nothing but a sequence number. */
+		/* FIN after the last byte: window or not as BSD sends it (it owes
+		 * the peer nothing but a sequence number), within the window as
+		 * Linux does (zw_linux). */
 		bool fin = (f->flags & STK_F_CLOSE_REQ) && off + len == f->sq_len &&
-			   seq_leq(f->snd_nxt, f->snd_una + f->sq_len);
+			   seq_leq(f->snd_nxt, f->snd_una + f->sq_len) &&
+			   (!stk_host_pol(&ctx->hosts->hosts[f->host_idx])->zw_linux || f->snd_wnd > in_flight + len);
 		if (!len && !fin)
 			break;
 		if (!stk_l4_tx_room(t)) {
@@ -433,10 +435,11 @@ void stk_tcp_output(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 			stk_tcp_send_ack(ctx, f);
 		starved = (f->flags & STK_F_ACK_NOW) != 0;
 	}
-	/* Zero window with data waiting and nothing in flight: probe on the
-	 * retransmission timer (RFC 9293 3.8.6.1) instead of waiting forever. */
+	/* Zero window with data (or a FIN) waiting and nothing in flight:
+	 * probe on the retransmission timer (RFC 9293 3.8.6.1) instead of
+	 * waiting forever. */
 	if (can_send_data(f->state) && !f->snd_wnd && f->snd_una == f->snd_max &&
-	    f->snd_nxt - f->snd_una < f->sq_len && !(f->flags & STK_F_PERSIST)) {
+	    (f->snd_nxt - f->snd_una < f->sq_len || stk_tcp_fin_waiting(f)) && !(f->flags & STK_F_PERSIST)) {
 		f->flags |= STK_F_PERSIST;
 		stk_tcp_arm_rto(ctx, f);
 	}
@@ -450,6 +453,12 @@ void stk_tcp_output(struct stk_ctx *ctx, struct stk_tcp_flow *f)
  * 3.8.6.1). snd_nxt stays; snd_max covers the byte so its ACK is valid. */
 void stk_tcp_window_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
+	if (stk_host_pol(&ctx->hosts->hosts[f->host_idx])->zw_linux) {
+		/* An old sequence number the peer answers with its window. */
+		if (emit(ctx, f, 0, f->snd_una - 1, 0, 0))
+			ctx->cnt.tcp_window_probes++;
+		return;
+	}
 	uint32_t off = f->snd_nxt - f->snd_una;
 	if (off >= f->sq_len)
 		return;

@@ -77,6 +77,7 @@ static const struct stk_tcp_policy family_policies[FP_FAMILY_COUNT] = {
 		.synack_retries = 5, .data_retries = 15,
 		.time_wait_ms = 60000, .fin_wait2_ms = 60000,
 		.tw_reuse_linux = true,
+		.zw_linux = true,
 		.init_cwnd_segs = 10,
 		/* tcp_delack_min 40 ms, ACK every 2nd full segment, up to 16
 		 * quick ACKs at start; keepalive 7200/75 s x 9, no data byte. */

@@ -282,6 +282,12 @@ struct stk_tcp_policy {
 	 * and gets the ISN SND.NXT + 65537 of the old one; false: when its
 	 * sequence number is above RCV.NXT, with the generator's ISN (BSD). */
 	bool tw_reuse_linux;
+	/* A zero send window as Linux meets it: probes are ACKs with SEQ =
+	 * SND.UNA - 1 and no data (tcp_write_wakeup -> tcp_xmit_probe_skb),
+	 * and our FIN waits for room in the window like a byte of data;
+	 * false: a probe is the next byte past the window and the FIN goes
+	 * regardless (BSD's tcp_output, Windows). */
+	bool zw_linux;
 	uint32_t init_cwnd_segs;
 	/* Delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2): in-order data is
 	 * acknowledged after at most delack_ms, or at once when delack_segs
