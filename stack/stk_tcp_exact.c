@@ -69,6 +69,9 @@ uint8_t stk_answer_features(const struct stk_answer *a, uint8_t *ws)
 		case STK_TOPT_TS:
 			bits |= STK_SYN_TS;
 			break;
+		case STK_TOPT_EOL:
+		case STK_TOPT_EOL_PAD:
+			return bits; /* the peer reads no further (an entry's "LLW1NT11") */
 		default:
 			break;
 		}

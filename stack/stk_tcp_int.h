@@ -724,7 +724,8 @@ void stk_tcp_notify_writable(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 const struct stk_syn_exact *stk_syn_exact_find(const struct stk_tcp_policy *p, const uint8_t *opts,
 					       unsigned optlen, uint16_t mss, bool ecn);
 /* What an exact SYN-ACK offers: STK_SYN_MSS/WS/SACK/TS for the options it
- * carries; *ws: its window scale shift (0 without one). */
+ * carries before any end-of-list (a peer parses no further); *ws: its
+ * window scale shift (0 without one). */
 uint8_t stk_answer_features(const struct stk_answer *a, uint8_t *ws);
 /* The ISN answering nmap's SEQ probe k (1..6) from rip: a controlled step
  * from the previous probe's ISN (stk_isn_probe), else fallback. */

@@ -46,10 +46,12 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, stru
 	}
 	if (both & STK_SYN_SACK)
 		f->flags |= STK_F_SACK;
-	if (both & STK_SYN_TS) {
+	if (both & STK_SYN_TS)
 		f->flags |= STK_F_TS;
-		f->ts_recent = tsval;
-	}
+	/* The SYN's TSval (0: none), also when no timestamps were agreed: a
+	 * SYN-ACK retransmitted as an exact answer echoes it as first sent
+	 * (an entry may record a TS option after an end-of-list). */
+	f->ts_recent = tsval;
 	f->ts_offset = stk_tcp_ts_offset(ctx, h, f->lip, f->rip, f->lport, f->rport);
 	f->mss = stk_tcp_eff_mss(t, peer_mss, f->flags & STK_F_TS);
 	f->irs = irs;

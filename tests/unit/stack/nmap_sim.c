@@ -127,23 +127,11 @@ static int seth(struct fp_subject *s, unsigned t, unsigned a, unsigned v)
 
 static bool ts_of(const struct tl_out *o, uint32_t *tsval)
 {
-	for (unsigned i = 0; i < o->optlen;) {
-		uint8_t k = o->opts[i];
-		if (k == 0)
-			break;
-		if (k == 1) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= o->optlen || o->opts[i + 1] < 2)
-			break;
-		if (k == 8 && o->opts[i + 1] == 10) {
-			*tsval = stk_be32(o->opts + i + 2);
-			return true;
-		}
-		i += o->opts[i + 1];
-	}
-	return false;
+	int i = tl_opt_at(o, 8);
+	if (i < 0 || (unsigned)i + 10 > o->optlen || o->opts[i + 1] != 10)
+		return false;
+	*tsval = stk_be32(o->opts + i + 2);
+	return true;
 }
 
 enum { IPID_UNKNOWN = -1, IPID_RD = 1, IPID_RPI, IPID_ZERO, IPID_CONST, IPID_BI, IPID_I2, IPID_I };

@@ -296,6 +296,25 @@ bool tl_parse(struct tl *l, unsigned i, struct tl_out *o)
 	return true;
 }
 
+int tl_opt_at(const struct tl_out *o, uint8_t kind)
+{
+	for (unsigned i = 0; i < o->optlen;) {
+		uint8_t k = o->opts[i];
+		if (k == kind)
+			return (int)i;
+		if (k == 0)
+			break;
+		if (k == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= o->optlen || o->opts[i + 1] < 2)
+			break;
+		i += o->opts[i + 1];
+	}
+	return -1;
+}
+
 void tl_nmap_opts(const struct tl_out *o, char *buf, unsigned len)
 {
 	unsigned n = 0;

@@ -103,6 +103,9 @@ bool tl_parse(struct tl *l, unsigned i, struct tl_out *o);
 
 /* nmap's option string for a SYN-ACK: "M5B4ST11NW7". */
 void tl_nmap_opts(const struct tl_out *o, char *buf, unsigned len);
+/* Offset in o->opts of the first option of this kind (its kind byte), or
+ * -1: the walk stops at EOL and at a malformed length. */
+int tl_opt_at(const struct tl_out *o, uint8_t kind);
 
 /* The flow for peer port sport (NULL when none: also while the connection
  * is half-open in the SYN cache). */

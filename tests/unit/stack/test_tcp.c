@@ -1272,16 +1272,8 @@ static void test_syn_cache(void)
 /* The TSecr of an answer's timestamp option (0 when it has none). */
 static uint32_t synack_tsecr(const struct tl_out *o)
 {
-	for (unsigned i = 0; i + 1 < o->optlen;) {
-		if (o->opts[i] <= 1) {
-			i++;
-			continue;
-		}
-		if (o->opts[i] == 8 && i + 10 <= o->optlen)
-			return stk_be32(o->opts + i + 6);
-		i += o->opts[i + 1] ? o->opts[i + 1] : 1;
-	}
-	return 0;
+	int i = tl_opt_at(o, 8);
+	return i >= 0 && (unsigned)i + 10 <= o->optlen ? stk_be32(o->opts + i + 6) : 0;
 }
 
 /* The option memo (stk_tcp_input.c options_input): a layout equal to the

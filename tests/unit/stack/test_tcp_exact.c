@@ -43,32 +43,29 @@ static bool answer_to(struct tl *l, unsigned n, uint16_t sport, struct tl_out *o
 	return false;
 }
 
-/* Offset of the TSval in the options, or -1. */
+/* Offset of the TSval in the options as written, or -1: past end-of-list
+ * bytes too (an entry may record options after them, "M5B4LLW1NT11"). */
 static int tsval_at(const struct tl_out *o)
 {
-	for (unsigned i = 0; i < o->optlen;) {
-		uint8_t k = o->opts[i];
-		if (k == 0)
-			break;
-		if (k == 1) {
+	for (unsigned i = 0; i + 1 < o->optlen;) {
+		if (o->opts[i] <= 1) {
 			i++;
 			continue;
 		}
-		if (i + 1 >= o->optlen || o->opts[i + 1] < 2)
-			break;
-		if (k == 8 && i + 10 <= o->optlen)
+		if (o->opts[i] == 8 && i + 10 <= o->optlen)
 			return (int)i + 2;
+		if (o->opts[i + 1] < 2)
+			break;
 		i += o->opts[i + 1];
 	}
 	return -1;
 }
 
+/* The window scale a peer reads (it stops at end-of-list), or -1. */
 static int ws_of(const struct tl_out *o)
 {
-	for (unsigned i = 0; i + 2 < o->optlen; i++)
-		if (o->opts[i] == 3 && o->opts[i + 1] == 3)
-			return o->opts[i + 2];
-	return -1;
+	int i = tl_opt_at(o, 3);
+	return i >= 0 && (unsigned)i + 3 <= o->optlen ? o->opts[i + 2] : -1;
 }
 
 /* What differs between a first answer a and a later one b, or NULL. The

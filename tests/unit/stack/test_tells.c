@@ -23,21 +23,7 @@ static int cmp_u32(const void *a, const void *b)
 
 static bool has_ts(const struct tl_out *o)
 {
-	for (unsigned i = 0; i < o->optlen;) {
-		uint8_t k = o->opts[i];
-		if (k == 0)
-			break;
-		if (k == 1) {
-			i++;
-			continue;
-		}
-		if (k == 8)
-			return true;
-		if (i + 1 >= o->optlen || o->opts[i + 1] < 2)
-			break;
-		i += o->opts[i + 1];
-	}
-	return false;
+	return tl_opt_at(o, 8) >= 0;
 }
 
 static void check_tells(const char *what, const struct stk_tcp_policy *pol, const struct stk_host_policy *host)
