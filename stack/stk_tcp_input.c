@@ -485,8 +485,7 @@ static bool closed_window_ack(const struct stk_tcp_flow *f, const struct seg *s)
  * (policy tw_reuse_linux), also when, both sides using timestamps, its
  * TSval is newer than TS.Recent (RFC 6191), and never when PAWS refuses
  * it. Anything else is an old duplicate, ACKed as out of the window. */
-static bool time_wait_reopens(const struct stk_ctx *ctx, const struct pkt_ctx *pc, const struct stk_tcp_flow *f,
-			      const struct seg *s)
+static bool time_wait_reopens(const struct pkt_ctx *pc, const struct stk_tcp_flow *f, const struct seg *s)
 {
 	if (!stk_host_pol(pc->h)->tw_reuse_linux)
 		return seq_gt(s->seq, f->rcv_nxt);
@@ -524,7 +523,7 @@ static bool flow_gate(struct stk_ctx *ctx, const struct pkt_ctx *pc, struct stk_
 {
 	uint8_t fl = s->flags;
 	if (f->state == STK_TCP_TIME_WAIT && (fl & STK_TH_SYN) && !(fl & (STK_TH_ACK | STK_TH_RST)) &&
-	    time_wait_reopens(ctx, pc, f, s)) {
+	    time_wait_reopens(pc, f, s)) {
 		tw_reopen(ctx, pc, f, s);
 		return false;
 	}

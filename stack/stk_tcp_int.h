@@ -712,8 +712,9 @@ void stk_tcp_arm_rto(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 void stk_tcp_ack_delay(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 /* A segment came from the peer: it is alive (keepalive restarts). */
 void stk_tcp_peer_heard(struct stk_ctx *ctx, struct stk_tcp_flow *f);
-/* A keepalive probe: seq SND.UNA - 1, no data or one zero byte. */
-void stk_tcp_keepalive_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f, bool with_byte);
+/* A keepalive probe: seq SND.UNA - 1, no data or one zero byte (false: no
+ * buffer to send it in). */
+bool stk_tcp_keepalive_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f, bool with_byte);
 void stk_tcp_timer_fire(struct stk_ctx *ctx, struct stk_tcp_flow *f);
 /* Service callbacks, guarded against re-entry and dead flows. */
 void stk_tcp_notify_writable(struct stk_ctx *ctx, struct stk_tcp_flow *f);
@@ -723,6 +724,17 @@ void stk_tcp_notify_writable(struct stk_ctx *ctx, struct stk_tcp_flow *f);
  * layout (opts/optlen: the SYN's option bytes), or NULL. */
 const struct stk_syn_exact *stk_syn_exact_find(const struct stk_tcp_policy *p, const uint8_t *opts,
 					       unsigned optlen, uint16_t mss, bool ecn);
+/* Which exact answer was sent, as a SYN-cache entry and a flow keep it
+ * (stk_tcp_flow.exact): 1 + its index, 0 for none. */
+static inline uint8_t stk_syn_exact_idx(const struct stk_tcp_policy *p, const struct stk_syn_exact *x)
+{
+	return x ? (uint8_t)(x - p->syn_exact + 1) : 0;
+}
+/* The answer so kept, or NULL: none, or the policy no longer has it. */
+static inline const struct stk_syn_exact *stk_syn_exact_at(const struct stk_tcp_policy *p, uint8_t idx)
+{
+	return idx && p->exact && idx <= p->n_syn_exact ? &p->syn_exact[idx - 1] : NULL;
+}
 /* What an exact SYN-ACK offers: STK_SYN_MSS/WS/SACK/TS for the options it
  * carries before any end-of-list (a peer parses no further); *ws: its
  * window scale shift (0 without one). */

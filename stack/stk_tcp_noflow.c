@@ -31,7 +31,7 @@ static void flow_init_from_syn(struct stk_ctx *ctx, struct stk_tcp_flow *f, stru
 	if (x) {
 		offered = stk_answer_features(&x->a, &our_ws);
 		window = x->a.window;
-		f->exact = (uint8_t)(x - p->syn_exact + 1);
+		f->exact = stk_syn_exact_idx(p, x);
 	} else {
 		if (!m)
 			m = stk_synack_tmpl_get(ctx, p, syn_bits);
@@ -209,6 +209,8 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 		ctx->cnt.drop_tcp_ecn_syn++;
 		return;
 	}
+	uint16_t peer_mss = s->mss ? s->mss : STK_TCP_DEFAULT_MSS; /* no option, or 0 */
+	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, s->tsval, NULL, 0};
 	const struct stk_syn_exact *x = NULL;
 	if (pol->exact) {
 		x = stk_syn_exact_find(pol, s->opts, s->optlen, (s->syn_bits & STK_SYN_MSS) ? s->mss : 0,
@@ -221,17 +223,11 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 			/* The entry answers this SYN with a RST or a bare ACK: the
 			 * connection ends there, nothing is kept (a half-open
 			 * entry would retransmit a SYN-ACK never sent). */
-			struct stk_answer_in ain = {pc->lport, pc->rport, s->seq, s->ack,
-						    stk_tcp_isn_pol(ctx, pc->h, pol, pc->hv),
-						    stk_tcp_tsval_pol(ctx, pc->h, pol, pc->h->ip_raw, pc->rip, pc->lport,
-								      pc->rport),
-						    has_ts(s) ? s->tsval : 0, s->urp};
-			stk_tcp_send_answer(ctx, pc->h, pc->f + STK_ETH_O_SRC, pc->rip, &ain, &x->a, STK_IPID_TCP);
+			si.ts_val = stk_tcp_tsval_pol(ctx, pc->h, pol, pc->h->ip_raw, pc->rip, pc->lport, pc->rport);
+			syn_answer(ctx, pc, s, x, stk_tcp_isn_pol(ctx, pc->h, pol, pc->hv), &si);
 			return;
 		}
 	}
-	uint16_t peer_mss = s->mss ? s->mss : STK_TCP_DEFAULT_MSS; /* no option, or 0 */
-	struct stk_synack_info si = {syn_bits, peer_mss, s->ws, 0, s->tsval, NULL, 0};
 	struct stk_syn_ent *e = NULL;
 	if (t->half_open + t->sc_count < t->cfg.syn_cookie_threshold) {
 		/* A SYN-cache entry; a full flow only when the cache has no
@@ -257,8 +253,8 @@ static void listen_syn(struct stk_ctx *ctx, const struct pkt_ctx *pc, const stru
 	} else {
 		isn = exact_isn(ctx, pc, s, x, syn_isn(ctx, pc, pol));
 		syn_ent_fill(ctx, pc, s, e, syn_bits, peer_mss, isn);
-		if (x)
-			e->exact = (uint8_t)(x - pol->syn_exact + 1);
+		if (x) /* else 0 from stk_sc_add (an unconditional store cost the memo path 2 instructions) */
+			e->exact = stk_syn_exact_idx(pol, x);
 	}
 	syn_answer(ctx, pc, s, x, isn, &si);
 }
@@ -399,11 +395,8 @@ struct stk_tcp_flow *stk_tcp_syn_ent_flow(struct stk_ctx *ctx, const struct pkt_
 	struct stk_tcp_flow *f = stk_flow_new_h(ctx, pc->hv, c.lip, c.rip, c.lport, c.rport);
 	if (!f)
 		return NULL;
-	const struct stk_tcp_policy *p = stk_host_pol(pc->h);
-	const struct stk_syn_exact *x = c.exact && p->exact && c.exact <= p->n_syn_exact ? &p->syn_exact[c.exact - 1]
-											 : NULL;
 	flow_init_from_syn(ctx, f, pc->h, c.rmac, l, c.syn_bits, c.peer_mss, c.peer_ws, c.irs, c.iss, c.peer_wnd,
-			   c.tsval, NULL, x);
+			   c.tsval, NULL, stk_syn_exact_at(stk_host_pol(pc->h), c.exact));
 	f->rxt_shift = c.rxt_shift;
 	f->rto_at = c.rto_at;
 	f->flags |= STK_F_RTO;

@@ -345,9 +345,9 @@ void stk_tcp_send_ack(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 		f->flags |= STK_F_ACK_NOW; /* the next flush tries again */
 }
 
-void stk_tcp_keepalive_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f, bool with_byte)
+bool stk_tcp_keepalive_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f, bool with_byte)
 {
-	emit(ctx, f, 0, f->snd_una - 1, 0, with_byte ? 1 : 0);
+	return emit(ctx, f, 0, f->snd_una - 1, 0, with_byte ? 1 : 0);
 }
 
 void stk_tcp_retransmit_first(struct stk_ctx *ctx, struct stk_tcp_flow *f)
@@ -454,8 +454,9 @@ void stk_tcp_output(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 void stk_tcp_window_probe(struct stk_ctx *ctx, struct stk_tcp_flow *f)
 {
 	if (stk_host_pol(&ctx->hosts->hosts[f->host_idx])->zw_linux) {
-		/* An old sequence number the peer answers with its window. */
-		if (emit(ctx, f, 0, f->snd_una - 1, 0, 0))
+		/* An old sequence number the peer answers with its window:
+		 * Linux's keepalive probe is the same segment. */
+		if (stk_tcp_keepalive_probe(ctx, f, false))
 			ctx->cnt.tcp_window_probes++;
 		return;
 	}

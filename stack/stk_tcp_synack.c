@@ -194,11 +194,11 @@ void stk_tcp_send_synack(struct stk_ctx *ctx, struct stk_host *h, const uint8_t 
 			 uint32_t dst_ip, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t ack,
 			 const struct stk_synack_info *si)
 {
-	const struct stk_tcp_policy *p = stk_host_pol(h);
-	if (si->exact && p->exact && si->exact <= p->n_syn_exact) {
-		const struct stk_answer *a = &p->syn_exact[si->exact - 1].a;
+	const struct stk_syn_exact *x = stk_syn_exact_at(stk_host_pol(h), si->exact);
+	if (x) {
+		const struct stk_answer *a = &x->a;
 		/* in.ack such that the answer's S= rule gives iss again (iss
-		 * was chosen by that rule: stk_exact_isn) */
+		 * was chosen by that rule: exact_isn in stk_tcp_noflow.c) */
 		struct stk_answer_in in = {lport, rport, ack - 1, iss - (a->seq == STK_AS_ACK_PLUS), iss, si->ts_val,
 					   si->ts_ecr, 0};
 		stk_tcp_send_answer(ctx, h, dst_mac, dst_ip, &in, a, STK_IPID_TCP);
